@@ -1,0 +1,265 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { ClassCodec, type Codec } from '../codec';
+import { CONTENT_TYPE_JSON, DEFAULTS, HEADERS } from '../constants';
+import { ConfigurationError, TransportClosedError } from '../errors';
+import type { EventType } from '../event/event-type';
+import type { Exchange } from '../exchange';
+import { consoleLogger, type Logger } from '../logger';
+import { getRegistry, type Registry } from '../registry';
+import { InMemoryTransport, type ExchangeSpec, type Transport, type TransportHealth } from '../transport';
+import type { HandlerContext } from './context';
+import type { PublishOptions } from './publish-options';
+import { EventQueue, type QueueHost, type QueueOptions } from './queue';
+import type { RetryOptions } from './retry-policy';
+
+export interface EventBusOptions {
+  /** The service's name: the `appId` of what it publishes. @example 'billing' */
+  readonly service: string;
+  /** @default a new InMemoryTransport */
+  readonly transport?: Transport;
+  /** @default new ClassCodec() (class-transformer + class-validator) */
+  readonly codec?: Codec;
+  /** @default consoleLogger('warn') */
+  readonly logger?: Logger;
+  /** @default the process-wide registry */
+  readonly registry?: Registry;
+  /** Handler failures: exponential backoff, then the dead-letter queue. */
+  readonly retry?: RetryOptions;
+  /** @default 50 */
+  readonly prefetch?: number;
+  /**
+   * Reject a publish that no queue receives (UnroutableError) instead of letting the broker drop it.
+   * @default true
+   */
+  readonly mandatory?: boolean;
+  /** How long `close()` waits for running handlers. @default 10000 */
+  readonly closeTimeoutMs?: number;
+}
+
+export interface BusHealth {
+  readonly state: 'created' | 'starting' | 'started' | 'closing' | 'closed';
+  readonly transport: TransportHealth;
+  /** Handlers running per queue. */
+  readonly inFlight: Readonly<Record<string, number>>;
+}
+
+type State = BusHealth['state'];
+
+/**
+ * Publishes typed events and dispatches deliveries to typed handlers. Every service has one.
+ *
+ * ```ts
+ * const bus = new EventBus({ service: 'billing', transport });
+ * bus.queue('billing_order').bind(ORDER_EXCHANGE, 'order.*.submit').on(Order.submit, charge);
+ * await bus.start();
+ * await bus.publish(Order.submit, order);
+ * ```
+ */
+export class EventBus {
+  readonly service: string;
+  readonly transport: Transport;
+  private readonly codec: Codec;
+  private readonly logger: Logger;
+  private readonly registry: Registry;
+  private readonly queues = new Map<string, EventQueue>();
+  private readonly consumers: { cancel(): Promise<void> }[] = [];
+  private readonly declaredExchanges = new Set<string>();
+  private readonly shutdown = new AbortController();
+  private state: State = 'created';
+  private connecting: Promise<void> | undefined;
+  private starting: Promise<void> | undefined;
+  private closing: Promise<void> | undefined;
+  private readonly host: QueueHost;
+
+  constructor(private readonly options: EventBusOptions) {
+    if (!options || typeof options.service !== 'string' || options.service.length === 0) {
+      throw new ConfigurationError(`new EventBus({ service }) needs the service's name, e.g. new EventBus({ service: 'billing' }).`);
+    }
+    this.service = options.service;
+    this.transport = options.transport ?? new InMemoryTransport();
+    this.codec = options.codec ?? new ClassCodec();
+    this.logger = (options.logger ?? consoleLogger('warn')).child('bus');
+    this.registry = options.registry ?? getRegistry();
+    const prefetch = options.prefetch ?? DEFAULTS.prefetch;
+    if (!Number.isInteger(prefetch) || prefetch < 1) throw new ConfigurationError(`prefetch must be a whole number ≥ 1; got ${prefetch}.`);
+    this.host = {
+      registry: this.registry,
+      codec: this.codec,
+      logger: this.logger,
+      shutdownSignal: this.shutdown.signal,
+      publishFrom: (context, event, instance, opts) => this.publishFrom(context, event, instance, opts),
+    };
+    this.transport.subscribe((event) => {
+      if (event.type === 'error') this.logger.error(`transport error: ${event.error.message}`);
+      else if (event.type === 'disconnected') this.logger.warn(`disconnected${event.error ? `: ${event.error.message}` : ''}`);
+      else if (event.type === 'connected') this.logger.info('connected');
+      else if (event.type === 'blocked') this.logger.warn(`broker blocked publishing: ${event.reason}`);
+    });
+  }
+
+  /** The queue with this name, created on first use. One service = one queue, usually. */
+  queue(name: string, options: QueueOptions = {}): EventQueue {
+    let queue = this.queues.get(name);
+    if (!queue) {
+      if (this.state !== 'created') {
+        throw new ConfigurationError(`bus.queue('${name}') was called after bus.start(); declare every queue before starting the bus.`);
+      }
+      queue = new EventQueue(name, options, this.host, this.options.retry ?? {}, this.options.prefetch ?? DEFAULTS.prefetch);
+      this.queues.set(name, queue);
+    }
+    return queue;
+  }
+
+  /**
+   * Checks the event declarations and every queue, declares the topology and starts consuming.
+   * Throws a ConfigurationError naming the problem before any message flows.
+   */
+  start(): Promise<void> {
+    if (this.state === 'closing' || this.state === 'closed') return Promise.reject(new TransportClosedError('start the bus'));
+    this.starting ??= this.doStart();
+    return this.starting;
+  }
+
+  private async doStart(): Promise<void> {
+    this.state = 'starting';
+    try {
+      this.registry.check();
+      for (const queue of this.queues.values()) queue.prepare();
+      await this.connect();
+      const exchanges = new Map<string, Exchange>();
+      for (const queue of this.queues.values()) for (const b of queue.bindings) exchanges.set(b.exchange.name, b.exchange);
+      await this.transport.declare({
+        exchanges: [...exchanges.values()].filter((e) => !this.declaredExchanges.has(e.name)).map(exchangeSpec),
+        queues: [...this.queues.values()].map((q) => q.spec()),
+      });
+      exchanges.forEach((e) => this.declaredExchanges.add(e.name));
+      for (const queue of this.queues.values()) {
+        this.consumers.push(await this.transport.consume(queue.name, (d) => queue.handle(d), { prefetch: queue.prefetch }));
+      }
+      this.state = 'started';
+    } catch (error) {
+      this.state = 'created';
+      this.starting = undefined;
+      throw error;
+    }
+  }
+
+  private connect(): Promise<void> {
+    this.connecting ??= this.transport.connect().catch((error: unknown) => {
+      this.connecting = undefined;
+      throw error;
+    });
+    return this.connecting;
+  }
+
+  /**
+   * Validates, serialises and publishes an event; resolves once the broker has it (confirm).
+   * The instance's type must match the descriptor's: `publish(Order.submit, order)`.
+   */
+  async publish<T extends object>(event: EventType<T>, instance: T, options: PublishOptions = {}): Promise<void> {
+    if (this.state === 'closing' || this.state === 'closed') throw new TransportClosedError(`publish ${event?.routingKey}`);
+    assertDescriptor(event, 'publish');
+    if (instance === null || typeof instance !== 'object') {
+      throw new ConfigurationError(`publish(${event.name}, ...) needs an instance of ${event.target.name}; got ${instance === null ? 'null' : typeof instance}.`);
+    }
+    const body = await this.codec.encode(event, instance);
+    if (!this.declaredExchanges.has(event.exchange.name)) {
+      await this.connect();
+      await this.transport.declare({ exchanges: [exchangeSpec(event.exchange)], queues: [] });
+      this.declaredExchanges.add(event.exchange.name);
+    }
+    const messageId = options.messageId ?? randomUUID();
+    const headers: Record<string, unknown> = {
+      ...options.headers,
+      [HEADERS.version]: event.version,
+      [HEADERS.attempt]: 1,
+      [HEADERS.traceparent]: options.traceparent ?? newTraceparent(),
+    };
+    if (options.causationId) headers[HEADERS.causationId] = options.causationId;
+    const sent = this.transport.publish({
+      exchange: event.exchange.name,
+      routingKey: event.routingKey,
+      body,
+      mandatory: options.mandatory ?? this.options.mandatory ?? true,
+      properties: {
+        messageId,
+        timestamp: Date.now(),
+        contentType: CONTENT_TYPE_JSON,
+        type: event.routingKey,
+        appId: this.service,
+        correlationId: options.correlationId ?? messageId,
+        headers,
+      },
+    });
+    const extra = (options.alsoAs ?? []).map((older) => {
+      const downcast = this.registry.downcaster(event, older);
+      if (!downcast) {
+        return Promise.reject(new ConfigurationError(`publish(${event.name}, ..., { alsoAs: [${older.name}] }) needs ${event.target.name}.${event.member}.downcastTo(${older.target.name}.${older.member}, (current) => ...).`));
+      }
+      return this.publish(older, downcast(instance) as object, { ...options, messageId: undefined, alsoAs: [], correlationId: options.correlationId ?? messageId });
+    });
+    await Promise.all([sent, ...extra]);
+  }
+
+  private publishFrom(context: HandlerContext, event: EventType<object>, instance: object, options: PublishOptions = {}): Promise<void> {
+    const parentTrace = context.headers[HEADERS.traceparent];
+    return this.publish(event, instance, {
+      correlationId: context.correlationId,
+      causationId: context.messageId,
+      traceparent: typeof parentTrace === 'string' ? childTraceparent(parentTrace) : undefined,
+      ...options,
+    });
+  }
+
+  /**
+   * Stops taking messages, lets running handlers finish (up to `timeoutMs`), waits for
+   * outstanding publishes and closes the transport. Unfinished deliveries return to their queue.
+   */
+  close(options: { timeoutMs?: number } = {}): Promise<void> {
+    this.closing ??= this.doClose(options.timeoutMs ?? this.options.closeTimeoutMs ?? DEFAULTS.closeTimeoutMs);
+    return this.closing;
+  }
+
+  private async doClose(timeoutMs: number): Promise<void> {
+    this.state = 'closing';
+    await this.starting?.catch(() => undefined);
+    await Promise.allSettled(this.consumers.map((c) => c.cancel()));
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)));
+    const outcome = await Promise.race([Promise.all([...this.queues.values()].map((q) => q.idle())), deadline]);
+    clearTimeout(timer);
+    if (outcome === 'timeout') {
+      this.logger.warn(`close: handlers still running after ${timeoutMs} ms; their messages will be redelivered`);
+      this.shutdown.abort(new Error('bus closing: shutdown deadline passed'));
+    }
+    await this.transport.close();
+    this.state = 'closed';
+  }
+
+  health(): BusHealth {
+    return {
+      state: this.state,
+      transport: this.transport.health(),
+      inFlight: Object.fromEntries([...this.queues.values()].map((q) => [q.name, q.inFlight])),
+    };
+  }
+}
+
+function exchangeSpec(e: Exchange): ExchangeSpec {
+  return { name: e.name, type: e.type, durable: e.durable, autoDelete: e.autoDelete };
+}
+
+function assertDescriptor(event: unknown, method: string): void {
+  if (!event || typeof event !== 'object' || !('routingKey' in event) || !('target' in event)) {
+    throw new ConfigurationError(`${method}() needs an event descriptor declared with @Event, e.g. ${method}(Order.submit, ...); got ${String(event)}.`);
+  }
+}
+
+function newTraceparent(): string {
+  return `00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-01`;
+}
+
+function childTraceparent(parent: string): string | undefined {
+  const m = /^00-([0-9a-f]{32})-[0-9a-f]{16}-([0-9a-f]{2})$/.exec(parent);
+  return m ? `00-${m[1]}-${randomBytes(8).toString('hex')}-${m[2]}` : undefined;
+}

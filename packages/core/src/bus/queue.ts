@@ -1,0 +1,382 @@
+import { CONTENT_TYPE_JSON, HEADERS } from '../constants';
+import type { Codec } from '../codec';
+import { ConfigurationError, DecodeError, NonRetryableError, type DeadLetterReason } from '../errors';
+import type { Exchange } from '../exchange';
+import type { EventType, PayloadOf } from '../event/event-type';
+import type { Logger } from '../logger';
+import type { Registry } from '../registry';
+import { checkBindingPattern, parseRoutingKey, topicMatches } from '../routing';
+import type { Delivery, Disposition, QueueSpec, QueueType } from '../transport';
+import type { Handler, HandlerContext } from './context';
+import type { PublishOptions } from './publish-options';
+import { RetryPolicy, type RetryOptions } from './retry-policy';
+
+export interface QueueOptions {
+  /** `quorum` for a RabbitMQ cluster. @default 'classic' */
+  readonly type?: QueueType;
+  /** @default true */
+  readonly durable?: boolean;
+  /** @default false */
+  readonly autoDelete?: boolean;
+  /** Deliveries handed out before any is acked. @default the bus's prefetch (50) */
+  readonly prefetch?: number;
+  /** Handlers running at once. @default prefetch */
+  readonly concurrency?: number;
+  /** Overrides the bus's retry policy for this queue. */
+  readonly retry?: RetryOptions;
+}
+
+interface Registration {
+  readonly events: readonly EventType<object>[];
+  readonly handler: Handler<object>;
+  readonly name: string;
+}
+
+/** The handlers that one delivery of one wire version goes to. */
+interface Plan {
+  readonly groups: readonly {
+    readonly target: EventType<object> | undefined; // undefined: union handlers, no upcast
+    readonly handlers: readonly Registration[];
+  }[];
+  readonly error?: { readonly reason: DeadLetterReason; readonly message: string };
+}
+
+/** What a queue needs from its bus; kept narrow so the queue does not reach into the bus. */
+export interface QueueHost {
+  readonly registry: Registry;
+  readonly codec: Codec;
+  readonly logger: Logger;
+  publishFrom(context: HandlerContext, event: EventType<object>, instance: object, options?: PublishOptions): Promise<void>;
+  readonly shutdownSignal: AbortSignal;
+}
+
+/**
+ * One service queue: its bindings and its handlers. Several handlers may share it; each
+ * delivery is dispatched by routing key, and acked only when all its handlers resolved.
+ */
+export class EventQueue {
+  readonly bindings: { readonly exchange: Exchange; readonly pattern: string }[] = [];
+  private readonly registrations: Registration[] = [];
+  private readonly plans = new Map<EventType<object>, Plan>();
+  private retryPolicy: RetryPolicy;
+  private active = 0;
+  private readonly waiting: (() => void)[] = [];
+  private idleWaiters: (() => void)[] = [];
+  private frozen = false;
+
+  /** @internal created by `bus.queue(name)` */
+  constructor(
+    readonly name: string,
+    readonly options: QueueOptions,
+    private readonly host: QueueHost,
+    busRetry: RetryOptions,
+    private readonly busPrefetch: number,
+  ) {
+    if (typeof name !== 'string' || !/^[A-Za-z0-9_.:-]{1,200}$/.test(name) || name.startsWith('amq.')) {
+      throw new ConfigurationError(
+        `Queue name ${JSON.stringify(name)} is not allowed: use 1–200 letters, digits, '_', '-', '.', ':' (not starting with 'amq.'), e.g. 'billing_order'.`,
+      );
+    }
+    this.retryPolicy = new RetryPolicy({ ...busRetry, ...options.retry });
+  }
+
+  get prefetch(): number {
+    return this.options.prefetch ?? this.busPrefetch;
+  }
+
+  get concurrency(): number {
+    return Math.min(this.options.concurrency ?? this.prefetch, this.prefetch);
+  }
+
+  /** Handlers running now. */
+  get inFlight(): number {
+    return this.active;
+  }
+
+  /** Binds the queue to an exchange with a pattern (`order.*.submit`: every version of submit). */
+  bind(exchange: Exchange, pattern: string): this {
+    this.assertOpen('bind');
+    checkBindingPattern(pattern, `queue '${this.name}'`);
+    if (!this.bindings.some((b) => b.exchange.name === exchange.name && b.pattern === pattern)) {
+      this.bindings.push({ exchange, pattern });
+    }
+    return this;
+  }
+
+  /** Registers a handler for one event; its parameter type comes from the descriptor. */
+  on<T extends object>(event: EventType<T>, handler: Handler<T>): this;
+  /** Registers one handler for several versions of an event; it receives their union, as on the wire. */
+  on<E extends readonly [EventType<object>, ...EventType<object>[]]>(events: E, handler: Handler<PayloadOf<E[number]>>): this;
+  on(events: EventType<object> | readonly EventType<object>[], handler: Handler<never>): this {
+    this.assertOpen('on');
+    const list = Array.isArray(events) ? (events as readonly EventType<object>[]) : [events as EventType<object>];
+    if (list.length === 0) throw new ConfigurationError(`queue('${this.name}').on([]) needs at least one event.`);
+    if (typeof handler !== 'function') {
+      throw new ConfigurationError(`queue('${this.name}').on(${list[0]!.name}, handler): the handler must be a function.`);
+    }
+    if (list.length > 1 && new Set(list.map((e) => `${e.exchange.name}/${e.family}`)).size !== 1) {
+      throw new ConfigurationError(
+        `queue('${this.name}').on([...]) takes versions of one event; ${list.map((e) => e.routingKey).join(', ')} are not. Register one handler per event.`,
+      );
+    }
+    this.registrations.push({ events: list, handler: handler as Handler<object>, name: handler.name || 'handler' });
+    return this;
+  }
+
+  /** Attaches every `@On` method of a consumer instance. */
+  use(consumer: object): this {
+    const methods = this.host.registry.handlerMethodsOf(consumer);
+    if (methods.length === 0) {
+      throw new ConfigurationError(
+        `queue('${this.name}').use(${consumer.constructor?.name ?? 'object'}): it has no @On(...) methods. Decorate its handler methods with @On(Event.descriptor).`,
+      );
+    }
+    for (const meta of methods) {
+      const fn = (consumer as Record<string | symbol, unknown>)[meta.method];
+      if (typeof fn !== 'function') continue;
+      const handler = (fn as Handler<object>).bind(consumer);
+      const events = meta.events as [EventType<object>, ...EventType<object>[]];
+      if (events.length === 1) this.on(events[0], handler);
+      else this.on(events, handler as Handler<object>);
+    }
+    return this;
+  }
+
+  /** @internal the queue as the transport declares it */
+  spec(): QueueSpec {
+    return {
+      name: this.name,
+      durable: this.options.durable ?? true,
+      autoDelete: this.options.autoDelete ?? false,
+      queueType: this.options.type ?? 'classic',
+      bindings: this.bindings.map((b) => ({ exchange: b.exchange.name, pattern: b.pattern })),
+    };
+  }
+
+  /**
+   * @internal Checks the queue against the registry before any message flows: every handler
+   * can receive something, and every version the bindings admit reaches a handler by a full
+   * upcaster chain. Also fixes the dispatch plans.
+   */
+  prepare(): void {
+    if (this.bindings.length === 0) {
+      throw new ConfigurationError(`Queue '${this.name}' has handlers but no bindings: call queue('${this.name}').bind(EXCHANGE, 'domain.*.action').`);
+    }
+    if (this.registrations.length === 0) {
+      throw new ConfigurationError(`Queue '${this.name}' is bound but has no handlers: register one with queue('${this.name}').on(Event.descriptor, handler).`);
+    }
+    const admitted = this.host.registry.allEvents().filter((e) => this.admits(e));
+    for (const reg of this.registrations) {
+      const families = new Set(reg.events.map((e) => `${e.exchange.name}/${e.family}`));
+      if (!admitted.some((e) => families.has(`${e.exchange.name}/${e.family}`))) {
+        throw new ConfigurationError(
+          `Queue '${this.name}' has a handler for ${reg.events.map((e) => e.name).join(' | ')} but no binding receives any version of it. ` +
+            `Add queue('${this.name}').bind(${reg.events[0]!.exchange.name.toUpperCase()}_EXCHANGE, '${reg.events[0]!.domain}.*.${reg.events[0]!.action}').`,
+        );
+      }
+    }
+    this.plans.clear();
+    for (const event of admitted) {
+      const plan = this.planFor(event);
+      if (plan.error?.reason === 'no-upcaster' && plan.groups.length === 0 && this.handlesFamily(event)) {
+        const newer = this.registrations.some((r) => r.events.some((e) => e.family === event.family && e.version > event.version));
+        if (newer) throw new ConfigurationError(`Queue '${this.name}': ${plan.error.message}`);
+        this.host.logger.warn(`queue '${this.name}': ${plan.error.message}`);
+      }
+    }
+    this.frozen = true;
+  }
+
+  private admits(event: EventType<object>): boolean {
+    return this.bindings.some((b) => b.exchange.name === event.exchange.name && topicMatches(b.pattern, event.routingKey));
+  }
+
+  private handlesFamily(event: EventType<object>): boolean {
+    return this.registrations.some((r) => r.events.some((e) => e.family === event.family && e.exchange.name === event.exchange.name));
+  }
+
+  private planFor(wire: EventType<object>): Plan {
+    const cached = this.plans.get(wire);
+    if (cached) return cached;
+    const plan = this.computePlan(wire);
+    this.plans.set(wire, plan);
+    return plan;
+  }
+
+  private computePlan(wire: EventType<object>): Plan {
+    const union = this.registrations.filter((r) => r.events.length > 1 && r.events.includes(wire));
+    const singles = this.registrations.filter(
+      (r) => r.events.length === 1 && r.events[0]!.family === wire.family && r.events[0]!.exchange.name === wire.exchange.name,
+    );
+    // Each version is handled once per handler group: by the handlers of the nearest version at or above it.
+    const candidates = singles.filter((r) => r.events[0]!.version >= wire.version);
+    const nearest = candidates.length > 0 ? Math.min(...candidates.map((r) => r.events[0]!.version)) : undefined;
+    const groups: { target: EventType<object> | undefined; handlers: Registration[] }[] = [];
+    if (union.length > 0) groups.push({ target: undefined, handlers: union });
+    let error: Plan['error'];
+    if (nearest !== undefined) {
+      const chosen = candidates.filter((r) => r.events[0]!.version === nearest);
+      const target = chosen[0]!.events[0]!;
+      const path = this.host.registry.upcastPath(wire, target);
+      if (typeof path === 'string') error = { reason: 'no-upcaster', message: path };
+      else groups.push({ target, handlers: chosen });
+    } else if (singles.length > 0 && union.length === 0) {
+      const newest = Math.max(...singles.map((r) => r.events[0]!.version));
+      error = {
+        reason: 'no-upcaster',
+        message: `${wire.name} is newer than the newest version this queue handles (v${newest}); Tidings does not downcast. Deploy consumers that handle v${wire.version} before producers that publish it.`,
+      };
+    }
+    if (groups.length === 0 && !error) {
+      error = { reason: 'no-handler', message: `Queue '${this.name}' receives ${wire.name} but has no handler for it: register queue('${this.name}').on(${wire.target.name}.${wire.member}, handler) or narrow the binding.` };
+    }
+    return error && groups.length === 0 ? { groups: [], error } : { groups };
+  }
+
+  /** @internal handles one delivery and says what to do with it. Never throws. */
+  async handle(delivery: Delivery): Promise<Disposition> {
+    await this.acquire();
+    try {
+      return await this.dispatch(delivery);
+    } finally {
+      this.release();
+    }
+  }
+
+  private async dispatch(delivery: Delivery): Promise<Disposition> {
+    const { registry, codec } = this.host;
+    let wire: EventType<object> | undefined;
+    try {
+      const contentType = delivery.properties.contentType;
+      if (contentType !== undefined && contentType !== '' && !contentType.startsWith(CONTENT_TYPE_JSON)) {
+        throw new DecodeError('content-type', `Content type '${contentType}' is not ${CONTENT_TYPE_JSON}; Tidings events are UTF-8 JSON.`);
+      }
+      wire = registry.eventFor(delivery.exchange, delivery.routingKey);
+      if (!wire) throw new DecodeError('unknown-event', this.unknownEventMessage(delivery));
+      const plan = this.planFor(wire);
+      if (plan.error) throw new DecodeError(plan.error.reason, plan.error.message);
+      const decoded = await codec.decode(wire, delivery.body);
+      const context = this.contextFor(delivery, wire);
+      const runs: Promise<unknown>[] = [];
+      for (const group of plan.groups) {
+        const value = group.target ? await this.upcast(wire, group.target, decoded) : decoded;
+        for (const reg of group.handlers) runs.push(Promise.resolve().then(() => reg.handler(value, context)));
+      }
+      const results = await Promise.allSettled(runs);
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) return this.onHandlerError(delivery, wire, failed.reason);
+      return { action: 'ack' };
+    } catch (error) {
+      if (error instanceof DecodeError) return this.deadLetter(delivery, error.reason, error.message);
+      return this.onHandlerError(delivery, wire, error);
+    }
+  }
+
+  private async upcast(wire: EventType<object>, target: EventType<object>, decoded: object): Promise<object> {
+    if (wire === target) return decoded;
+    const path = this.host.registry.upcastPath(wire, target);
+    if (typeof path === 'string') throw new DecodeError('no-upcaster', path);
+    let value: object = decoded;
+    for (const step of path) {
+      try {
+        value = step.fn(value);
+      } catch (error) {
+        throw new DecodeError('upcast-failed', `Upcasting ${step.from.name} to ${step.to.name} threw: ${(error as Error)?.message ?? String(error)}`, { cause: error });
+      }
+      value = await this.host.codec.fromPlain(step.to, value);
+    }
+    return value;
+  }
+
+  private onHandlerError(delivery: Delivery, wire: EventType<object> | undefined, error: unknown): Disposition {
+    const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    if (error instanceof NonRetryableError) return this.deadLetter(delivery, 'non-retryable', message);
+    if (this.retryPolicy.canRetry(delivery.attempt)) {
+      const delayMs = this.retryPolicy.delayAfter(delivery.attempt);
+      this.host.logger.warn(`handler failed on ${wire?.routingKey ?? delivery.routingKey}; retrying in ${delayMs} ms`, {
+        queue: this.name,
+        messageId: delivery.properties.messageId,
+        attempt: delivery.attempt,
+        error: message,
+      });
+      return { action: 'retry', delayMs, error: message };
+    }
+    return this.deadLetter(delivery, 'retries-exhausted', `${delivery.attempt} attempts failed; last error: ${message}`);
+  }
+
+  private deadLetter(delivery: Delivery, reason: DeadLetterReason, error: string): Disposition {
+    this.host.logger.warn(`dead-lettering ${delivery.routingKey} from '${this.name}': ${reason}`, {
+      messageId: delivery.properties.messageId,
+      error,
+    });
+    return { action: 'dead-letter', reason, error, attempts: delivery.attempt };
+  }
+
+  private unknownEventMessage(delivery: Delivery): string {
+    try {
+      const parsed = parseRoutingKey(delivery.routingKey);
+      const known = [...this.host.registry.versionsOf(delivery.exchange, parsed.family).keys()].sort((a, b) => a - b);
+      if (known.length > 0) {
+        return `'${delivery.routingKey}' is not a known version of '${parsed.family}' (known: ${known.map((v) => `v${v}`).join(', ')}). Register its class in the contracts this service uses.`;
+      }
+    } catch {
+      // not a Tidings routing key at all
+    }
+    return `No event is registered for routing key '${delivery.routingKey}' on exchange '${delivery.exchange}'. Import the contracts that declare it, or narrow the binding.`;
+  }
+
+  private contextFor(delivery: Delivery, wire: EventType<object>): HandlerContext {
+    const p = delivery.properties;
+    const causation = p.headers[HEADERS.causationId];
+    const context: HandlerContext = {
+      messageId: p.messageId,
+      queue: this.name,
+      exchange: delivery.exchange,
+      routingKey: delivery.routingKey,
+      version: wire.version,
+      event: wire,
+      headers: p.headers,
+      redelivered: delivery.redelivered,
+      attempt: delivery.attempt,
+      correlationId: p.correlationId,
+      causationId: typeof causation === 'string' ? causation : undefined,
+      timestamp: new Date(p.timestamp),
+      appId: p.appId,
+      signal: this.host.shutdownSignal,
+      publish: (event, instance, options) => this.host.publishFrom(context, event as EventType<object>, instance, options),
+    };
+    return context;
+  }
+
+  private acquire(): Promise<void> {
+    if (this.active < this.concurrency) {
+      this.active++;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.waiting.push(() => { this.active++; resolve(); }));
+  }
+
+  private release(): void {
+    this.active--;
+    const next = this.waiting.shift();
+    if (next) next();
+    else if (this.active === 0) {
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      waiters.forEach((w) => w());
+    }
+  }
+
+  /** @internal resolves when no handler runs. */
+  idle(): Promise<void> {
+    if (this.active === 0 && this.waiting.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private assertOpen(method: string): void {
+    if (this.frozen) {
+      throw new ConfigurationError(`queue('${this.name}').${method}(...) was called after bus.start(); declare bindings and handlers before starting the bus.`);
+    }
+  }
+}
+

@@ -1,0 +1,3 @@
+export * from './codec';
+export * from './class-codec';
+export * from './safe-json';

@@ -1,0 +1,46 @@
+/** Header and property names that Tidings writes on the wire. Every transport uses these. */
+export const HEADERS = {
+  /** Event version, as a number (`1` for `order.v1.submit`). */
+  version: 'x-tidings-version',
+  /** Delivery attempt that produced this copy: 1 for the first publish, n+1 for each retry. */
+  attempt: 'x-tidings-attempt',
+  causationId: 'x-causation-id',
+  traceparent: 'traceparent',
+  /** Exchange and routing key of the original publish, kept on retried and dead-lettered copies. */
+  originalExchange: 'x-tidings-original-exchange',
+  originalRoutingKey: 'x-tidings-original-routing-key',
+  /** Dead-letter entries: why, the last error message, which queue, how many attempts, when. */
+  deadReason: 'x-tidings-dead-reason',
+  deadError: 'x-tidings-dead-error',
+  deadQueue: 'x-tidings-dead-queue',
+  deadAttempts: 'x-tidings-dead-attempts',
+  deadAt: 'x-tidings-dead-at',
+} as const;
+
+export const CONTENT_TYPE_JSON = 'application/json';
+
+/** Name of the dead-letter queue that belongs to a service queue. */
+export function deadLetterQueueName(queue: string): string {
+  return `${queue}.dlq`;
+}
+
+/** Prefix of the delay queues that hold a service queue's retries. */
+export function retryQueuePrefix(queue: string): string {
+  return `${queue}.retry`;
+}
+
+export const DEFAULTS = {
+  prefetch: 50,
+  concurrency: 50,
+  retry: {
+    maxAttempts: 5,
+    initialDelayMs: 1_000,
+    multiplier: 2,
+    maxDelayMs: 60_000,
+    jitter: 0.2,
+  },
+  closeTimeoutMs: 10_000,
+} as const;
+
+/** Where the shared metadata store lives, so two copies of @tidings/core share one registry. */
+export const REGISTRY_KEY = Symbol.for('tidings.registry');

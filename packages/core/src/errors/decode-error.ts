@@ -1,0 +1,28 @@
+import { TidingsError } from './tidings-error';
+
+/**
+ * Why an incoming message cannot be handed to a handler. These are never retried: the
+ * message goes to the queue's dead-letter queue with the reason in its headers.
+ */
+export type DeadLetterReason =
+  | 'malformed-json'
+  | 'content-type'
+  | 'forbidden-key'
+  | 'unknown-event'
+  | 'validation-failed'
+  | 'no-handler'
+  | 'no-upcaster'
+  | 'upcast-failed'
+  | 'non-retryable'
+  | 'retries-exhausted';
+
+/** An incoming message that cannot be decoded; `reason` goes to the dead-letter headers. */
+export class DecodeError extends TidingsError {
+  constructor(
+    readonly reason: DeadLetterReason,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super('DECODE_FAILED', message, options);
+  }
+}

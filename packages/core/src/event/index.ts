@@ -1,0 +1,2 @@
+export * from './event-type';
+export * from './event.decorator';

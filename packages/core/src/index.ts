@@ -1,0 +1,12 @@
+import 'reflect-metadata';
+
+export * from './bus';
+export * from './codec';
+export { CONTENT_TYPE_JSON, DEFAULTS, HEADERS, deadLetterQueueName, retryQueuePrefix } from './constants';
+export * from './errors';
+export * from './event';
+export * from './exchange';
+export * from './logger';
+export * from './registry';
+export * from './routing';
+export * from './transport';

@@ -1,0 +1,2 @@
+export * from './topic-matcher';
+export * from './routing-key';

@@ -1,0 +1,123 @@
+import type { DeadLetterReason } from '../errors';
+import type { ExchangeKind } from '../exchange';
+
+/** AMQP basic properties that Tidings uses; `timestamp` is milliseconds since the epoch. */
+export interface MessageProperties {
+  readonly messageId: string;
+  readonly timestamp: number;
+  readonly contentType?: string;
+  /** The routing key the event was published with. */
+  readonly type?: string;
+  /** The publishing service's name. */
+  readonly appId?: string;
+  readonly correlationId?: string;
+  readonly headers: Readonly<Record<string, unknown>>;
+}
+
+export interface OutgoingMessage {
+  readonly exchange: string;
+  readonly routingKey: string;
+  /** UTF-8 JSON. */
+  readonly body: Buffer;
+  readonly properties: MessageProperties;
+  /** Reject the publish with UnroutableError when no queue receives it. */
+  readonly mandatory: boolean;
+}
+
+/** A message handed to a consumer. */
+export interface Delivery {
+  readonly queue: string;
+  /** Exchange and routing key of the original publish, also on retried copies. */
+  readonly exchange: string;
+  readonly routingKey: string;
+  readonly body: Buffer;
+  readonly properties: MessageProperties;
+  /** The broker delivered this copy before without an ack (a consumer died, a connection dropped). */
+  readonly redelivered: boolean;
+  /** 1 for the first delivery of a publish, n+1 after n delayed retries. */
+  readonly attempt: number;
+}
+
+/** What the consumer decided about a delivery; the transport carries it out, then acks. */
+export type Disposition =
+  | { readonly action: 'ack' }
+  /** Deliver again to the same queue after `delayMs`, with attempt + 1. */
+  | { readonly action: 'retry'; readonly delayMs: number; readonly error: string }
+  /** Move to the queue's dead-letter queue with the reason in headers. */
+  | { readonly action: 'dead-letter'; readonly reason: DeadLetterReason; readonly error: string; readonly attempts: number };
+
+export type DeliveryHandler = (delivery: Delivery) => Promise<Disposition>;
+
+export interface ExchangeSpec {
+  readonly name: string;
+  readonly type: ExchangeKind;
+  readonly durable: boolean;
+  readonly autoDelete: boolean;
+}
+
+export interface BindingSpec {
+  readonly exchange: string;
+  readonly pattern: string;
+}
+
+export type QueueType = 'classic' | 'quorum';
+
+export interface QueueSpec {
+  readonly name: string;
+  readonly durable: boolean;
+  readonly autoDelete: boolean;
+  readonly queueType: QueueType;
+  readonly bindings: readonly BindingSpec[];
+}
+
+/** Exchanges and queues to declare; every transport also declares each queue's dead-letter queue and retry path. */
+export interface Topology {
+  readonly exchanges: readonly ExchangeSpec[];
+  readonly queues: readonly QueueSpec[];
+}
+
+export interface ConsumeOptions {
+  /** Deliveries handed out before any is settled. */
+  readonly prefetch: number;
+}
+
+export interface Consumer {
+  readonly queue: string;
+  /** Stops new deliveries; deliveries already handed out still settle. */
+  cancel(): Promise<void>;
+}
+
+export interface TransportHealth {
+  readonly connected: boolean;
+  /** Active consumers per queue. */
+  readonly consumers: Readonly<Record<string, number>>;
+  /** Publishes held while disconnected or waiting for a confirm. */
+  readonly pendingPublishes: number;
+}
+
+export type TransportEvent =
+  | { readonly type: 'connected'; readonly url?: string }
+  | { readonly type: 'disconnected'; readonly error?: Error }
+  | { readonly type: 'error'; readonly error: Error }
+  | { readonly type: 'blocked'; readonly reason: string }
+  | { readonly type: 'unblocked' };
+
+/**
+ * What the bus needs from a broker. Small on purpose: the in-memory and AMQP transports pass
+ * the same conformance suite (`@tidings/testing`).
+ */
+export interface Transport {
+  /** Connects (idempotent). */
+  connect(): Promise<void>;
+  /** Declares exchanges, queues, bindings, dead-letter queues and retry paths, idempotently. */
+  declare(topology: Topology): Promise<void>;
+  /** Resolves once the message is durable (broker confirm); rejects with a TidingsError otherwise. */
+  publish(message: OutgoingMessage): Promise<void>;
+  /** Hands each delivery to `handler` and carries out the disposition it returns. */
+  consume(queue: string, handler: DeliveryHandler, options: ConsumeOptions): Promise<Consumer>;
+  /** Waits for outstanding publishes, then closes; unsettled deliveries return to their queue. */
+  close(): Promise<void>;
+  health(): TransportHealth;
+  /** Subscribes to connection events; returns an unsubscribe function. */
+  subscribe(listener: (event: TransportEvent) => void): () => void;
+}
