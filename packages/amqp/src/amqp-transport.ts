@@ -457,7 +457,8 @@ export class AmqpTransport implements Transport {
       return;
     }
     this.state = 'closing';
-    await Promise.allSettled([...this.consumers].map((c) => c.cancel()));
+    const consumers = [...this.consumers];
+    await Promise.allSettled(consumers.map((c) => c.cancel()));
     const idle = await this.publisher.waitIdle(this.o.closeTimeoutMs);
     if (!idle) {
       this.o.logger.warn(`close: ${this.publisher.pending} publishes still unconfirmed after ${this.o.closeTimeoutMs} ms; rejecting them`);
@@ -466,6 +467,8 @@ export class AmqpTransport implements Transport {
       (id) => new PublishError(`The transport closed before the broker confirmed this message (closeTimeoutMs = ${this.o.closeTimeoutMs}); publish it again after reconnecting.`, id),
     );
     this.state = 'closed';
+    // Deliveries still unsettled return to their queues when their channels close.
+    await Promise.allSettled(consumers.map((c) => c.closeChannel()));
     clearTimeout(this.reconnectTimer);
     this.reconnectTimer = undefined;
     this.rejectConnectedWaiters(new TransportClosedError('connect'));

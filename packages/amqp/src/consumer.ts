@@ -38,7 +38,6 @@ export class AmqpConsumer implements Consumer {
   private inFlight = 0;
   private recovering = false;
   private recoverTimer: NodeJS.Timeout | undefined;
-  private cancelWaiters: (() => void)[] = [];
 
   constructor(
     readonly queue: string,
@@ -105,6 +104,7 @@ export class AmqpConsumer implements Consumer {
     }
   }
 
+  /** Stops new deliveries; the channel closes once the deliveries already handed out have settled. */
   async cancel(): Promise<void> {
     if (this.state === 'cancelled') return;
     this.state = 'cancelled';
@@ -119,8 +119,7 @@ export class AmqpConsumer implements Consumer {
       }
     }
     this.consumerTag = undefined;
-    if (this.inFlight > 0) await new Promise<void>((resolve) => this.cancelWaiters.push(resolve));
-    await this.closeChannel();
+    if (this.inFlight === 0) await this.closeChannel();
   }
 
   /** Closes the channel; unsettled deliveries return to the queue. */
@@ -168,11 +167,8 @@ export class AmqpConsumer implements Consumer {
       .catch((error: unknown) => this.host.reportError(error as Error))
       .finally(() => {
         this.inFlight--;
-        if (this.inFlight === 0 && this.cancelWaiters.length > 0) {
-          const waiters = this.cancelWaiters;
-          this.cancelWaiters = [];
-          waiters.forEach((w) => w());
-        }
+        // After cancel, the channel stays open only for the settlements still to come.
+        if (this.inFlight === 0 && this.state === 'cancelled') setImmediate(() => void this.closeChannel());
       });
   }
 
