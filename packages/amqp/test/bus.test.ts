@@ -3,7 +3,7 @@ import * as amqp from 'amqplib';
 import { deadLetterQueueName, EventBus, HEADERS, silentLogger, type Delivery, type HandlerContext } from '@tidings/core';
 import { collectDeliveries, Deferred, uniquePrefix, waitFor } from '@tidings/testing';
 import { AmqpTransport } from '../src';
-import { AMQP_URL, deleteTopology, rawConnection, requireBroker } from './broker';
+import { AMQP_URL, brokerReachable, deleteTopology, rawConnection, requireBroker } from './broker';
 import { Order, ORDERS } from './fixtures/orders';
 
 describe('EventBus over AmqpTransport', function () {
@@ -11,7 +11,9 @@ describe('EventBus over AmqpTransport', function () {
   before(async function () {
     await requireBroker(this);
   });
-  after(() => deleteTopology({ queues: [], exchanges: [ORDERS.name] }));
+  after(async () => {
+    if (await brokerReachable()) await deleteTopology({ queues: [], exchanges: [ORDERS.name] });
+  });
 
   let queue: string;
   let buses: EventBus[];
