@@ -145,7 +145,8 @@ export class AmqpTransport implements Transport {
     model.on('close', (err?: Error) => this.onConnectionClosed(model, err));
     model.on('blocked', (reason: string) => this.emit({ type: 'blocked', reason: String(reason) }));
     model.on('unblocked', () => this.emit({ type: 'unblocked' }));
-    if (this.shuttingDown()) {
+    // While closing, a reconnect still goes ahead: it delivers the publishes close() waits for.
+    if (this.state === 'closed') {
       await model.close().catch(() => undefined);
       throw new TransportClosedError('connect');
     }
