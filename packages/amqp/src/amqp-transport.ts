@@ -371,9 +371,8 @@ export class AmqpTransport implements Transport {
 
   // ── publishing ────────────────────────────────────────────────────────────
 
-  async publish(message: OutgoingMessage): Promise<void> {
-    this.assertOpen('publish');
-    await this.ensureExchangeExists(message.exchange);
+  publish(message: OutgoingMessage): Promise<void> {
+    if (this.shuttingDown()) return Promise.reject(new TransportClosedError('publish'));
     const request: PublishRequest = {
       exchange: message.exchange,
       routingKey: message.routingKey,
@@ -381,7 +380,9 @@ export class AmqpTransport implements Transport {
       options: publishOptions(message),
       messageId: message.properties.messageId,
     };
-    return this.publisher.publish(request);
+    // The common case stays synchronous up to the write: no extra promise hop per message.
+    if (this.knownExchanges.has(message.exchange) || !this.model) return this.publisher.publish(request);
+    return this.ensureExchangeExists(message.exchange).then(() => this.publisher.publish(request));
   }
 
   /** Retry: a copy to the delay queue; dead letter: a copy to the DLQ. Confirmed before the original is acked. */

@@ -22,14 +22,17 @@ export function publishOptions(message: OutgoingMessage): Options.Publish {
     type: p.type,
     appId: p.appId,
     correlationId: p.correlationId,
-    headers: { ...cleanHeaders(p.headers), [TIMESTAMP_MS_HEADER]: p.timestamp },
+    headers: withTimestamp(p.headers, p.timestamp),
   };
 }
 
-/** Drops undefined values (amqplib cannot encode them). */
-export function cleanHeaders(headers: Readonly<Record<string, unknown>>): Record<string, unknown> {
+function withTimestamp(headers: Readonly<Record<string, unknown>>, ms: number): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(headers)) if (v !== undefined) out[k] = v;
+  for (const k in headers) {
+    const v = headers[k];
+    if (v !== undefined) out[k] = v;
+  }
+  out[TIMESTAMP_MS_HEADER] = ms;
   return out;
 }
 
