@@ -62,6 +62,7 @@ export class AmqpTransport implements Transport {
   private readonly delayQueues = new Map<string, DelayQueueSpec>();
   /** Exchanges known to exist (declared here or checked passively). */
   private readonly knownExchanges = new Set<string>(['']);
+  private publishChannelCloses: number[] = [];
   private readonly consumers = new Set<AmqpConsumer>();
   private readonly listeners = new Set<(event: TransportEvent) => void>();
   private readonly consumerHost: ConsumerHost;
@@ -176,19 +177,28 @@ export class AmqpTransport implements Transport {
   private watchPublishChannel(model: ChannelModel, ch: ConfirmChannel): void {
     ch.on('error', (err: Error & { code?: number }) => {
       this.o.logger.warn(`publish channel closed by the broker: ${err.message}`);
-      const missing = /no exchange '([^']*)'/.exec(err.message);
-      if (err.code === 404 && missing) {
-        this.knownExchanges.delete(missing[1]!);
-        this.exchanges.delete(missing[1]!);
-        this.publisher.failExchange(missing[1]!, err);
+      const exchange = /exchange '([^']*)'/.exec(err.message)?.[1];
+      if (exchange !== undefined && (err.code === 404 || err.code === 403)) {
+        this.knownExchanges.delete(exchange);
+        this.publisher.failExchange(
+          exchange,
+          err.code === 404
+            ? `Exchange '${exchange}' does not exist on the broker (${err.message}); declare it (bus.start() or publish through the bus) first.`
+            : `Publishing to exchange '${exchange}' was refused (${err.message}); grant the user 'write' permission on it (rabbitmqctl set_permissions).`,
+          err,
+        );
       }
     });
     ch.on('handler-error', (err: Error) => this.reportError(err));
     ch.on('close', () => {
       this.publisher.detach(ch);
-      setImmediate(() => {
+      // Only the channel closed (e.g. 404 on a deleted exchange): open another, backing off if it keeps happening.
+      const now = Date.now();
+      this.publishChannelCloses = this.publishChannelCloses.filter((t) => now - t < 10_000);
+      this.publishChannelCloses.push(now);
+      const delay = this.publishChannelCloses.length > 3 ? backoffDelay(this.publishChannelCloses.length - 3, this.o.initialDelayMs, this.o.maxDelayMs) : 0;
+      setTimeout(() => {
         if (this.model !== model || this.state === 'closed') return;
-        // Only the channel closed (e.g. 404 on a deleted exchange): open another.
         model
           .createConfirmChannel()
           .then((next) => {
@@ -200,7 +210,7 @@ export class AmqpTransport implements Transport {
             this.reportError(new Error(`Could not reopen the publish channel: ${(error as Error).message}; reconnecting.`));
             void model.close().catch(() => undefined);
           });
-      });
+      }, delay);
     });
   }
 
@@ -355,16 +365,25 @@ export class AmqpTransport implements Transport {
     return name;
   }
 
+  /**
+   * Before the first publish to an exchange not declared here: a passive check, so a missing
+   * exchange is a TopologyError rather than a closed channel. One declared here but deleted
+   * since (the broker said 404) is declared again.
+   */
   private async ensureExchangeExists(exchange: string): Promise<void> {
     if (this.knownExchanges.has(exchange) || !this.model) return;
+    const spec = this.exchanges.get(exchange);
     try {
-      await this.serialTopology(() => this.onTopologyChannel((ch) => ch.checkExchange(exchange), `exchange '${exchange}'`));
+      await this.serialTopology(() =>
+        this.onTopologyChannel(async (ch) => void (spec ? await declareExchange(ch, spec) : await ch.checkExchange(exchange)), `exchange '${exchange}'`),
+      );
       this.knownExchanges.add(exchange);
     } catch (error) {
       const cause = error instanceof TopologyError ? (error.cause as { code?: number } | undefined) : undefined;
       if (cause?.code === 404) {
         throw new TopologyError(`Exchange '${exchange}' does not exist; declare it (bus.start() or publish through the bus) first.`, exchange, { cause: error });
       }
+      if (error instanceof TopologyError && !isConnectionLoss(cause)) throw error;
       // Lost the connection while checking: the publish is buffered and resent anyway.
     }
   }

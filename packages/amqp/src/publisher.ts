@@ -81,18 +81,25 @@ export class Publisher {
   }
 
   /** The broker closed the channel because an exchange is missing: fail those publishes instead of looping. */
-  failExchange(exchange: string, error: Error): void {
+  failExchange(exchange: string, message: string, error: Error): void {
     const fail = (list: Pending[]): void => {
       for (let i = list.length - 1; i >= 0; i--) {
         const p = list[i]!;
         if (p.exchange === exchange) {
           list.splice(i, 1);
-          this.finish(p, new TopologyError(`Exchange '${exchange}' does not exist on the broker (${error.message}); declare it (bus.start() or publish through the bus) first.`, exchange, { cause: error }));
+          this.finish(p, new TopologyError(message, exchange, { cause: error }));
         }
       }
     };
     fail(this.resend);
     fail(this.waiting);
+    // Those already written would otherwise be resent, and close the next channel too.
+    const written = [...this.inflight].filter((p) => p.exchange === exchange);
+    for (const p of written) {
+      this.inflight.delete(p);
+      this.forgetReturnable(p);
+    }
+    fail(written);
   }
 
   /** Rejects everything still held (used by close after its deadline). */

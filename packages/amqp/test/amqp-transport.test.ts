@@ -14,6 +14,18 @@ import { collectDeliveries, Deferred, expectRejection, uniquePrefix, waitFor } f
 import { AmqpConnectionError, AmqpTransport, DeclarationConflictError, delayBucketMs, delayQueueName, TIMESTAMP_MS_HEADER, type AmqpTransportOptions } from '../src';
 import { AMQP_URL, deleteTopology, rawConnection, requireBroker } from './broker';
 
+describe('delayBucketMs', () => {
+  it('rounds delays to power-of-two buckets within a factor of √2', () => {
+    for (const ms of [1, 16, 50, 100, 1000, 1500, 60_000, 3_600_000]) {
+      const b = delayBucketMs(ms);
+      expect(Math.log2(b) % 1).to.equal(0);
+      if (ms >= 16) expect(b / ms).to.be.within(1 / Math.SQRT2 - 1e-9, Math.SQRT2 + 1e-9);
+    }
+    expect(delayBucketMs(0)).to.equal(16);
+    expect(delayBucketMs(1e12)).to.equal(2 ** 27);
+  });
+});
+
 describe('AmqpTransport', function () {
   this.timeout(30_000);
   before(async function () {
@@ -121,6 +133,26 @@ describe('AmqpTransport', function () {
       expect(messageCount).to.equal(n);
       expect(t.health()).to.deep.equal({ connected: false, consumers: {}, pendingPublishes: 0 });
     });
+
+    it('survives the broker closing the publish channel (exchange deleted under it): that publish fails, the rest go on', async () => {
+      const t = make();
+      const q = await setUp(t);
+      const gone = `${prefix}gone`;
+      declared.exchanges.push(gone);
+      await t.declare({ exchanges: [{ name: gone, type: 'topic', durable: false, autoDelete: false }], queues: [] });
+      const conn = await rawConnection();
+      const ch = await conn.createChannel();
+      await ch.deleteExchange(gone);
+      await conn.close();
+      const doomed = t.publish({ ...message(), exchange: gone });
+      const fine = Array.from({ length: 50 }, () => t.publish(message()));
+      await expectRejection(doomed, TopologyError, gone);
+      await Promise.all(fine);
+      expect(await collectDeliveries(t, q, 50)).to.have.length(50);
+      expect(t.health().connected).to.equal(true);
+      // declared here before, so the next publish declares it again instead of failing
+      await t.publish({ ...message(), exchange: gone, mandatory: false });
+    });
   });
 
   describe('declare', () => {
@@ -195,15 +227,6 @@ describe('AmqpTransport', function () {
       expect(got[2]!.d.properties.headers).to.not.have.property('x-death');
     });
 
-    it('rounds delays to power-of-two buckets within a factor of √2', () => {
-      for (const ms of [1, 16, 50, 100, 1000, 1500, 60_000, 3_600_000]) {
-        const b = delayBucketMs(ms);
-        expect(Math.log2(b) % 1).to.equal(0);
-        if (ms >= 16) expect(b / ms).to.be.within(1 / Math.SQRT2 - 1e-9, Math.SQRT2 + 1e-9);
-      }
-      expect(delayBucketMs(0)).to.equal(16);
-      expect(delayBucketMs(1e12)).to.equal(2 ** 27);
-    });
   });
 
   describe('consumers', () => {

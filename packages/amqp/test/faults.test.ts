@@ -12,10 +12,13 @@ describe('Faults (long-running, bounded: about a minute)', function () {
   });
 
   const queue = `${uniquePrefix('faults')}billing`;
+  let stoppedBroker = false;
   after(async () => {
     // a failed run must not leave the broker stopped for the next suite
-    await rabbitmqctl(['start_app']).catch(() => undefined);
-    await rabbitmqctl(['await_startup']).catch(() => undefined);
+    if (stoppedBroker) {
+      await rabbitmqctl(['start_app']).catch(() => undefined);
+      await rabbitmqctl(['await_startup']).catch(() => undefined);
+    }
     if (await brokerReachable()) await deleteTopology({ queues: [queue], exchanges: [ORDERS.name] });
   });
 
@@ -47,6 +50,7 @@ describe('Faults (long-running, bounded: about a minute)', function () {
         {
           at: 14_000,
           run: async () => {
+            stoppedBroker = true;
             await rabbitmqctl(['stop_app']);
             await rabbitmqctl(['start_app']);
             await rabbitmqctl(['await_startup']);
