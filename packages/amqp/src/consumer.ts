@@ -38,6 +38,7 @@ export class AmqpConsumer implements Consumer {
   private inFlight = 0;
   private recovering = false;
   private recoverTimer: NodeJS.Timeout | undefined;
+  private recentRecoveries: number[] = [];
 
   constructor(
     readonly queue: string,
@@ -261,7 +262,11 @@ export class AmqpConsumer implements Consumer {
     this.consumerTag = undefined;
     if (old) old.close().catch(() => undefined);
     this.host.logger.warn(`consumer of '${this.queue}' stopped (${reason}); re-establishing it`);
-    let attempt = 0;
+    // A consumer that keeps failing right after it recovered backs off instead of spinning.
+    const now = Date.now();
+    this.recentRecoveries = this.recentRecoveries.filter((t) => now - t < 10_000);
+    this.recentRecoveries.push(now);
+    let attempt = this.recentRecoveries.length - 1;
     const tryAgain = (): void => {
       attempt++;
       this.recoverTimer = setTimeout(() => {
