@@ -2,7 +2,7 @@
  * End-to-end benchmark on one broker: raw amqplib + JSON.parse vs Tidings (EventBus +
  * AmqpTransport, validation on both ends) vs Tidings without validation. Same ~200-byte
  * Order, persistent, publisher confirms, manual acks. Run: `npm run bench`.
- * Env: AMQP_URL, BENCH_MESSAGES (20000), BENCH_LATENCY (2000), BENCH_ROUNDS (3), BENCH_WINDOW (1000), BENCH_PREFETCH (200).
+ * Env: AMQP_URL, BENCH_MESSAGES (20000), BENCH_LATENCY (2000), BENCH_ROUNDS (5), BENCH_WINDOW (1000), BENCH_PREFETCH (200).
  */
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
@@ -14,7 +14,7 @@ import { Order, ORDERS } from '../test/fixtures/orders';
 const URL = process.env.AMQP_URL ?? DEFAULT_AMQP_URL;
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 20_000);
 const LATENCY = Number(process.env.BENCH_LATENCY ?? 2_000);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const WINDOW = Number(process.env.BENCH_WINDOW ?? 1_000);
 const PREFETCH = Number(process.env.BENCH_PREFETCH ?? 200);
 const RUN = `tidings-bench-${process.pid}`;

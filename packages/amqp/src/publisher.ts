@@ -9,12 +9,28 @@ export interface PublishRequest {
   readonly messageId: string;
 }
 
-interface Pending extends PublishRequest {
-  readonly resolve: () => void;
-  readonly reject: (error: Error) => void;
+/** One publish until the broker decided about it; a class so every instance has the same shape. */
+class Pending {
   /** basic.return arrived for it on the current channel; its confirm will follow. */
-  returned: boolean;
-  done: boolean;
+  returned = false;
+  done = false;
+  readonly exchange: string;
+  readonly routingKey: string;
+  readonly content: Buffer;
+  readonly options: Options.Publish;
+  readonly messageId: string;
+
+  constructor(
+    request: PublishRequest,
+    readonly resolve: () => void,
+    readonly reject: (error: Error) => void,
+  ) {
+    this.exchange = request.exchange;
+    this.routingKey = request.routingKey;
+    this.content = request.content;
+    this.options = request.options;
+    this.messageId = request.messageId;
+  }
 }
 
 /**
@@ -56,7 +72,7 @@ export class Publisher {
       );
     }
     return new Promise<void>((resolve, reject) => {
-      this.waiting.push({ ...request, resolve, reject, returned: false, done: false });
+      this.waiting.push(new Pending(request, resolve, reject));
       this.flush();
     });
   }
