@@ -12,7 +12,7 @@ import {
 } from '@tidings/core';
 import { collectDeliveries, Deferred, expectRejection, uniquePrefix, waitFor } from '@tidings/testing';
 import { AmqpConnectionError, AmqpTransport, DeclarationConflictError, delayBucketMs, delayQueueName, TIMESTAMP_MS_HEADER, type AmqpTransportOptions } from '../src';
-import { AMQP_URL, deleteTopology, rawConnection, requireBroker } from './broker';
+import { AMQP_URL, deleteTopology, rabbitmqctl, rawConnection, requireBroker } from './broker';
 
 describe('delayBucketMs', () => {
   it('rounds delays to power-of-two buckets within a factor of √2', () => {
@@ -272,6 +272,16 @@ describe('AmqpTransport', function () {
       expect(error.message).to.contain('amqp://user:***@127.0.0.1:1');
       expect(error.message).to.contain('amqp://other:***@127.0.0.1:2');
       expect(error.message).to.not.match(/s3cret|hunter2/);
+    });
+
+    it('connects with the connection name and heartbeat it was given', async () => {
+      const connectionName = `${prefix}named`;
+      const t = make({ connectionName, heartbeatSeconds: 7 });
+      await t.connect();
+      const out = await rabbitmqctl(['list_connections', '-q', '--no-table-headers', 'timeout', 'client_properties']);
+      const line = out.split('\n').find((l) => l.includes(`"${connectionName}"`));
+      expect(line, out).to.not.equal(undefined);
+      expect(line!.split('\t')[0]!.trim()).to.equal('7');
     });
 
     it('tries the URLs in turn and reports the one it connected to, redacted', async () => {
