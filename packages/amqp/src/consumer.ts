@@ -161,8 +161,8 @@ export class AmqpConsumer implements Consumer {
       .then(
         (disposition) => this.settle(ch, msg, delivery, disposition),
         (error: unknown) => {
-          this.host.logger.error(`delivery handler threw on '${this.queue}'; returning the message to the queue`, { error: (error as Error)?.message });
-          this.nack(ch, tag);
+          this.host.reportError(new Error(`The delivery handler of '${this.queue}' threw (${(error as Error)?.message ?? String(error)}); the message returns to the queue in 1 s.`));
+          this.nackLater(ch, tag);
         },
       )
       .catch((error: unknown) => this.host.reportError(error as Error))
@@ -185,8 +185,7 @@ export class AmqpConsumer implements Consumer {
         this.host.reportError(
           new Error(`Could not ${disposition.action} message ${delivery.properties.messageId} from '${this.queue}': ${(error as Error).message}. It returns to the queue in 1 s.`),
         );
-        const timer = setTimeout(() => this.nack(ch, tag), 1000);
-        timer.unref();
+        this.nackLater(ch, tag);
         return;
       }
       if (this.channel !== ch) return; // copy sent, original will be redelivered: a duplicate, never a loss
@@ -235,6 +234,12 @@ export class AmqpConsumer implements Consumer {
     } catch {
       // channel closed meanwhile: requeued anyway
     }
+  }
+
+  /** Requeues after a pause: a delivery that fails this way every time must not spin. */
+  private nackLater(ch: Channel, tag: number): void {
+    const timer = setTimeout(() => this.nack(ch, tag), 1000);
+    timer.unref();
   }
 
   private removeOutstanding(tag: number): void {
