@@ -120,8 +120,8 @@ async function tidingsVariant(validate: boolean): Promise<Variant> {
   return variant;
 }
 
-/** Events per second from the first publish to the last handler call. */
-async function throughput(v: Variant, first: number): Promise<number> {
+/** Events per second from the first publish to the last handler call, and this process's CPU µs per event. */
+async function throughput(v: Variant, first: number): Promise<{ eps: number; cpuUs: number }> {
   let handled = 0;
   let done!: () => void;
   const all = new Promise<void>((resolve) => (done = resolve));
@@ -129,8 +129,10 @@ async function throughput(v: Variant, first: number): Promise<number> {
     if (id >= first && ++handled === MESSAGES) done();
   };
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   await Promise.all([v.publish(first, MESSAGES, WINDOW), all]);
-  return (MESSAGES / (performance.now() - t0)) * 1000;
+  const cpu = process.cpuUsage(cpu0);
+  return { eps: (MESSAGES / (performance.now() - t0)) * 1000, cpuUs: (cpu.user + cpu.system) / MESSAGES };
 }
 
 /** Publish→handler latency in ms, one message at a time (no queueing). */
@@ -175,6 +177,7 @@ async function main(): Promise<void> {
     ...(!only || only === 'tidings_novalidate' ? [await tidingsVariant(false)] : []),
   ];
   const eps = new Map<string, number[]>(variants.map((v) => [v.name, []]));
+  const cpu = new Map<string, number[]>(variants.map((v) => [v.name, []]));
   const lat = new Map<string, number[]>(variants.map((v) => [v.name, []]));
   let id = 0;
   try {
@@ -188,13 +191,14 @@ async function main(): Promise<void> {
     for (let r = 1; r <= ROUNDS; r++) {
       const order = r % 2 ? variants : [...variants].reverse();
       for (const v of order) {
-        const e = await throughput(v, id);
+        const { eps: e, cpuUs } = await throughput(v, id);
         id += MESSAGES;
+        cpu.get(v.name)!.push(cpuUs);
         const l = await latency(v, id);
         id += LATENCY;
         eps.get(v.name)!.push(e);
         lat.get(v.name)!.push(...l);
-        console.log(`round ${r} ${v.name.padEnd(19)} ${Math.round(e).toString().padStart(6)} ev/s   p50 ${percentile(l, 50).toFixed(3)} ms   p99 ${percentile(l, 99).toFixed(3)} ms`);
+        console.log(`round ${r} ${v.name.padEnd(19)} ${Math.round(e).toString().padStart(6)} ev/s ${cpuUs.toFixed(1).padStart(6)} µs CPU/event   p50 ${percentile(l, 50).toFixed(3)} ms   p99 ${percentile(l, 99).toFixed(3)} ms`);
       }
     }
   } finally {
@@ -220,10 +224,14 @@ async function main(): Promise<void> {
     tidings_p99_ms: round3(percentile(lat.get('tidings')!, 99)),
     tidings_novalidate_p50_ms: round3(percentile(lat.get('tidings_novalidate')!, 50)),
     tidings_novalidate_p99_ms: round3(percentile(lat.get('tidings_novalidate')!, 99)),
+    raw_cpu_us_per_event: round2(median(cpu.get('raw')!)),
+    tidings_cpu_us_per_event: round2(median(cpu.get('tidings')!)),
+    tidings_novalidate_cpu_us_per_event: round2(median(cpu.get('tidings_novalidate')!)),
   };
   console.log('');
   console.log(`median throughput: raw ${result.raw_eps} ev/s, tidings ${result.tidings_eps} ev/s (×${round2(result.ratio)}), tidings without validation ${result.tidings_novalidate_eps} ev/s (×${round2(result.novalidate_ratio)})`);
   console.log(`latency p50/p99: raw ${result.raw_p50_ms}/${result.raw_p99_ms} ms, tidings ${result.tidings_p50_ms}/${result.tidings_p99_ms} ms, tidings without validation ${result.tidings_novalidate_p50_ms}/${result.tidings_novalidate_p99_ms} ms`);
+  console.log(`node CPU per event (publisher and consumer in this process): raw ${result.raw_cpu_us_per_event} µs, tidings ${result.tidings_cpu_us_per_event} µs, tidings without validation ${result.tidings_novalidate_cpu_us_per_event} µs`);
   console.log(JSON.stringify(result));
 }
 
