@@ -5,7 +5,7 @@ import { AmqpTransport } from '../src';
 import { AMQP_URL, brokerReachable, deleteTopology, rabbitmqctl, requireBroker } from './broker';
 import { Order, ORDERS } from './fixtures/orders';
 
-describe('Faults (long-running, bounded: about a minute)', function () {
+describe('Faults (long-running, bounded: well under a minute)', function () {
   this.timeout(180_000);
   before(async function () {
     await requireBroker(this);
