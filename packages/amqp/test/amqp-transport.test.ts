@@ -227,6 +227,38 @@ describe('AmqpTransport', function () {
       expect(got[2]!.d.properties.headers).to.not.have.property('x-death');
     });
 
+
+    it('retries through quorum delay queues for a quorum queue', async () => {
+      const t = make();
+      const q = await setUp(t, `${prefix}qr`, { queueType: 'quorum' });
+      const attempts: number[] = [];
+      const done = new Deferred<void>();
+      await t.consume(
+        q,
+        async (d) => {
+          attempts.push(d.attempt);
+          if (d.attempt === 1) return { action: 'retry', delayMs: 50, error: 'once' };
+          done.resolve();
+          return { action: 'ack' };
+        },
+        { prefetch: 5 },
+      );
+      await t.publish(message({ quorum: true }));
+      await done.promise;
+      expect(attempts).to.deep.equal([1, 2]);
+      const conn = await rawConnection();
+      const ch = await conn.createChannel();
+      ch.on('error', () => undefined);
+      const bucket = delayBucketMs(50);
+      const same = { 'x-message-ttl': bucket, 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': q };
+      await ch.assertQueue(delayQueueName(q, bucket), { durable: true, arguments: { ...same, 'x-queue-type': 'quorum' } });
+      const err = await ch.assertQueue(delayQueueName(q, bucket), { durable: true, arguments: { ...same, 'x-queue-type': 'classic' } }).then(
+        () => undefined,
+        (e: Error) => e,
+      );
+      await conn.close().catch(() => undefined);
+      expect(err?.message).to.contain('x-queue-type');
+    });
   });
 
   describe('consumers', () => {
