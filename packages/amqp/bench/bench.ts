@@ -7,9 +7,9 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import * as amqp from 'amqplib';
-import { ClassCodec, EventBus, silentLogger } from '@tidings/core';
+import { ClassCodec, EventBus, Exchange, silentLogger } from '@tidings/core';
 import { AmqpTransport, DEFAULT_AMQP_URL, DELAY_BUCKETS_MS, delayQueueName } from '../src';
-import { Order, ORDERS } from '../test/fixtures/orders';
+import { orderOn, sampleOrder } from './orders';
 
 const URL = process.env.AMQP_URL ?? DEFAULT_AMQP_URL;
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 20_000);
@@ -30,15 +30,16 @@ interface Variant {
 
 async function rawVariant(): Promise<Variant> {
   const queue = `${RUN}-raw`;
+  const exchange = `${RUN}-raw`;
   const pubConn = await amqp.connect(URL, { noDelay: true });
   const subConn = await amqp.connect(URL, { noDelay: true });
   pubConn.on('error', () => undefined);
   subConn.on('error', () => undefined);
   const pub = await pubConn.createConfirmChannel();
   const sub = await subConn.createChannel();
-  await pub.assertExchange(ORDERS.name, 'topic', { durable: true });
+  await pub.assertExchange(exchange, 'topic', { durable: true });
   await pub.assertQueue(queue, { durable: true });
-  await pub.bindQueue(queue, ORDERS.name, 'order.*.submit');
+  await pub.bindQueue(queue, exchange, 'order.*.submit');
   const variant: Variant = {
     name: 'raw',
     onHandled: () => undefined,
@@ -50,8 +51,8 @@ async function rawVariant(): Promise<Variant> {
         const pump = (): void => {
           while (!blocked && sent < count && sent - confirmed < window) {
             const id = first + sent++;
-            const body = Buffer.from(JSON.stringify(Order.sample(id)));
-            const ok = pub.publish(ORDERS.name, 'order.v1.submit', body, { persistent: true, contentType: 'application/json', messageId: randomUUID(), timestamp: Math.floor(Date.now() / 1000) }, (err) => {
+            const body = Buffer.from(JSON.stringify(sampleOrder(id)));
+            const ok = pub.publish(exchange, 'order.v1.submit', body, { persistent: true, contentType: 'application/json', messageId: randomUUID(), timestamp: Math.floor(Date.now() / 1000) }, (err) => {
               if (err) return reject(err as Error);
               if (++confirmed === count) resolve();
               else pump();
@@ -69,6 +70,7 @@ async function rawVariant(): Promise<Variant> {
       }),
     close: async () => {
       await sub.deleteQueue(queue);
+      await sub.deleteExchange(exchange);
       await pubConn.close();
       await subConn.close();
     },
@@ -86,6 +88,8 @@ async function rawVariant(): Promise<Variant> {
 async function tidingsVariant(validate: boolean): Promise<Variant> {
   const name = validate ? 'tidings' : 'tidings_novalidate';
   const queue = `${RUN}-${name}`;
+  const exchange = new Exchange(`${RUN}-${name}`);
+  const Order = orderOn(exchange);
   const codec = validate ? undefined : new ClassCodec({ validate: false });
   const transport = (): AmqpTransport => new AmqpTransport({ url: URL, logger: silentLogger, connectionName: `${RUN}-${name}` });
   const producer = new EventBus({ service: 'bench-order', transport: transport(), codec, logger: silentLogger });
@@ -109,12 +113,13 @@ async function tidingsVariant(validate: boolean): Promise<Variant> {
       const c = await amqp.connect(URL);
       const ch = await c.createChannel();
       for (const q of [queue, `${queue}.dlq`, ...DELAY_BUCKETS_MS.map((b) => delayQueueName(queue, b))]) await ch.deleteQueue(q);
+      await ch.deleteExchange(exchange.name);
       await c.close();
     },
   };
   consumer
     .queue(queue)
-    .bind(ORDERS, 'order.*.submit')
+    .bind(exchange, 'order.*.submit')
     .on(Order.submit, async (order) => variant.onHandled(order.id));
   await consumer.start();
   return variant;
@@ -168,7 +173,7 @@ const round3 = (x: number): number => Math.round(x * 1000) / 1000;
 
 async function main(): Promise<void> {
   console.log(`Tidings benchmark: ${MESSAGES} messages per throughput phase, ${LATENCY} per latency phase, ${ROUNDS} rounds, window ${WINDOW}, prefetch ${PREFETCH}`);
-  console.log(`message: ${Buffer.byteLength(JSON.stringify(Order.sample(1)))} bytes of JSON (an Order with three lines), persistent, confirmed, manually acked`);
+  console.log(`message: ${Buffer.byteLength(JSON.stringify(sampleOrder(1)))} bytes of JSON (an Order with three lines), persistent, confirmed, manually acked`);
   // BENCH_ONLY=tidings_novalidate (say) runs one variant, for profiling; the summary then needs all three.
   const only = process.env.BENCH_ONLY;
   const variants = [
@@ -203,10 +208,6 @@ async function main(): Promise<void> {
     }
   } finally {
     for (const v of variants) await v.close().catch(() => undefined);
-    const c = await amqp.connect(URL);
-    const ch = await c.createChannel();
-    await ch.deleteExchange(ORDERS.name).catch(() => undefined);
-    await c.close().catch(() => undefined);
   }
   if (only) return;
   const m = (name: string): number => median(eps.get(name)!);
