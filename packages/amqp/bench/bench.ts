@@ -1,6 +1,7 @@
 /**
  * End-to-end benchmark on one broker: raw amqplib + JSON.parse vs Tidings (EventBus +
- * AmqpTransport, validation on both ends) vs Tidings without validation. Same ~200-byte
+ * AmqpTransport, validation on both ends) vs Tidings without validation, plus AmqpTransport
+ * alone (no bus, no codec) to show what the transport itself costs. Same ~200-byte
  * Order, persistent, publisher confirms, manual acks. Run: `npm run bench`.
  * Env: AMQP_URL, BENCH_MESSAGES (20000), BENCH_LATENCY (2000), BENCH_ROUNDS (5), BENCH_WINDOW (1000), BENCH_PREFETCH (200).
  */
@@ -20,7 +21,7 @@ const PREFETCH = Number(process.env.BENCH_PREFETCH ?? 200);
 const RUN = `tidings-bench-${process.pid}`;
 
 interface Variant {
-  readonly name: 'raw' | 'tidings' | 'tidings_novalidate';
+  readonly name: 'raw' | 'transport' | 'tidings' | 'tidings_novalidate';
   /** Publishes `count` orders (ids from `first`) with `window` in flight, resolving when all are confirmed. */
   publish(first: number, count: number, window: number): Promise<void>;
   /** Called by the consumer for every handled order id. */
@@ -82,6 +83,57 @@ async function rawVariant(): Promise<Variant> {
     sub.ack(msg);
     variant.onHandled(order.id);
   });
+  return variant;
+}
+
+/** AmqpTransport alone, bytes in and JSON.parse out: what the transport costs without bus and codec. */
+async function transportVariant(): Promise<Variant> {
+  const queue = `${RUN}-transport`;
+  const exchange = `${RUN}-transport`;
+  const producer = new AmqpTransport({ url: URL, logger: silentLogger, connectionName: queue });
+  const consumer = new AmqpTransport({ url: URL, logger: silentLogger, connectionName: queue });
+  await producer.declare({
+    exchanges: [{ name: exchange, type: 'topic', durable: true, autoDelete: false }],
+    queues: [{ name: queue, durable: true, autoDelete: false, queueType: 'classic', bindings: [{ exchange, pattern: 'order.*.submit' }] }],
+  });
+  const variant: Variant = {
+    name: 'transport',
+    onHandled: () => undefined,
+    publish: async (first, count, window) => {
+      let next = 0;
+      const worker = async (): Promise<void> => {
+        while (next < count) {
+          const id = first + next++;
+          await producer.publish({
+            exchange,
+            routingKey: 'order.v1.submit',
+            body: Buffer.from(JSON.stringify(sampleOrder(id))),
+            mandatory: true,
+            properties: { messageId: randomUUID(), timestamp: Date.now(), contentType: 'application/json', headers: {} },
+          });
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(window, count) }, worker));
+    },
+    close: async () => {
+      await producer.close();
+      await consumer.close();
+      const c = await amqp.connect(URL);
+      const ch = await c.createChannel();
+      await ch.deleteQueue(queue);
+      await ch.deleteQueue(`${queue}.dlq`);
+      await ch.deleteExchange(exchange);
+      await c.close();
+    },
+  };
+  await consumer.consume(
+    queue,
+    async (d) => {
+      variant.onHandled((JSON.parse(d.body.toString('utf8')) as { id: number }).id);
+      return { action: 'ack' };
+    },
+    { prefetch: PREFETCH },
+  );
   return variant;
 }
 
@@ -174,10 +226,11 @@ const round3 = (x: number): number => Math.round(x * 1000) / 1000;
 async function main(): Promise<void> {
   console.log(`Tidings benchmark: ${MESSAGES} messages per throughput phase, ${LATENCY} per latency phase, ${ROUNDS} rounds, window ${WINDOW}, prefetch ${PREFETCH}`);
   console.log(`message: ${Buffer.byteLength(JSON.stringify(sampleOrder(1)))} bytes of JSON (an Order with three lines), persistent, confirmed, manually acked`);
-  // BENCH_ONLY=tidings_novalidate (say) runs one variant, for profiling; the summary then needs all three.
+  // BENCH_ONLY=transport (say) runs one variant, for profiling; the summary then needs all three.
   const only = process.env.BENCH_ONLY;
   const variants = [
     ...(!only || only === 'raw' ? [await rawVariant()] : []),
+    ...(!only || only === 'transport' ? [await transportVariant()] : []),
     ...(!only || only === 'tidings' ? [await tidingsVariant(true)] : []),
     ...(!only || only === 'tidings_novalidate' ? [await tidingsVariant(false)] : []),
   ];
@@ -215,6 +268,7 @@ async function main(): Promise<void> {
     messages: MESSAGES,
     rounds: ROUNDS,
     raw_eps: Math.round(m('raw')),
+    transport_eps: Math.round(m('transport')),
     tidings_eps: Math.round(m('tidings')),
     tidings_novalidate_eps: Math.round(m('tidings_novalidate')),
     ratio: round3(m('tidings') / m('raw')),
@@ -226,13 +280,14 @@ async function main(): Promise<void> {
     tidings_novalidate_p50_ms: round3(percentile(lat.get('tidings_novalidate')!, 50)),
     tidings_novalidate_p99_ms: round3(percentile(lat.get('tidings_novalidate')!, 99)),
     raw_cpu_us_per_event: round2(median(cpu.get('raw')!)),
+    transport_cpu_us_per_event: round2(median(cpu.get('transport')!)),
     tidings_cpu_us_per_event: round2(median(cpu.get('tidings')!)),
     tidings_novalidate_cpu_us_per_event: round2(median(cpu.get('tidings_novalidate')!)),
   };
   console.log('');
-  console.log(`median throughput: raw ${result.raw_eps} ev/s, tidings ${result.tidings_eps} ev/s (×${round2(result.ratio)}), tidings without validation ${result.tidings_novalidate_eps} ev/s (×${round2(result.novalidate_ratio)})`);
+  console.log(`median throughput: raw ${result.raw_eps} ev/s, AmqpTransport alone ${result.transport_eps} ev/s, tidings ${result.tidings_eps} ev/s (×${round2(result.ratio)}), tidings without validation ${result.tidings_novalidate_eps} ev/s (×${round2(result.novalidate_ratio)})`);
   console.log(`latency p50/p99: raw ${result.raw_p50_ms}/${result.raw_p99_ms} ms, tidings ${result.tidings_p50_ms}/${result.tidings_p99_ms} ms, tidings without validation ${result.tidings_novalidate_p50_ms}/${result.tidings_novalidate_p99_ms} ms`);
-  console.log(`node CPU per event (publisher and consumer in this process): raw ${result.raw_cpu_us_per_event} µs, tidings ${result.tidings_cpu_us_per_event} µs, tidings without validation ${result.tidings_novalidate_cpu_us_per_event} µs`);
+  console.log(`node CPU per event (publisher and consumer in this process): raw ${result.raw_cpu_us_per_event} µs, AmqpTransport alone ${result.transport_cpu_us_per_event} µs, tidings ${result.tidings_cpu_us_per_event} µs, tidings without validation ${result.tidings_novalidate_cpu_us_per_event} µs`);
   console.log(JSON.stringify(result));
 }
 
