@@ -223,6 +223,7 @@ export class AmqpTransport implements Transport {
     const error = err ? new Error(redact(err.message)) : undefined;
     this.o.logger.warn(`connection lost${error ? `: ${error.message}` : ''}; reconnecting`);
     this.emit({ type: 'disconnected', error });
+    if (this.state === 'connecting') return; // lost while setting up: connectFirst tries the next URL or fails
     if (this.state === 'closing' && this.publisher.pending === 0) return;
     if (this.state !== 'closing') this.state = 'reconnecting';
     this.scheduleReconnect();
