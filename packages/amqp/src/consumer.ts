@@ -126,9 +126,9 @@ export class AmqpConsumer implements Consumer {
   /** Closes the channel; unsettled deliveries return to the queue. */
   async closeChannel(): Promise<void> {
     const ch = this.channel;
-    this.channel = undefined;
     if (!ch) return;
-    this.flushAcks(ch);
+    this.flushAcks(ch); // settled deliveries are acked, not redelivered
+    this.channel = undefined;
     await ch.close().catch(() => undefined);
   }
 
@@ -141,6 +141,8 @@ export class AmqpConsumer implements Consumer {
       this.recover('cancelled by the broker');
       return;
     }
+    // A late delivery on a channel being replaced: its closing returns it to the queue.
+    if (this.channel !== ch) return;
     const tag = msg.fields.deliveryTag;
     this.outstanding.push(tag);
     if (this.state === 'cancelled') {
