@@ -54,6 +54,9 @@ export async function declareDelayQueue(ch: Channel, d: DelayQueueSpec): Promise
       'x-message-ttl': d.ttlMs,
       'x-dead-letter-exchange': '',
       'x-dead-letter-routing-key': d.target.name,
+      // Quorum queues can dead-letter at least once (RabbitMQ ≥ 3.10): a retry survives its
+      // target queue being unavailable at expiry instead of being dropped.
+      ...(d.target.queueType === 'quorum' ? { 'x-dead-letter-strategy': 'at-least-once', 'x-overflow': 'reject-publish' } : {}),
     },
   });
 }

@@ -250,7 +250,13 @@ describe('AmqpTransport', function () {
       const ch = await conn.createChannel();
       ch.on('error', () => undefined);
       const bucket = delayBucketMs(50);
-      const same = { 'x-message-ttl': bucket, 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': q };
+      const same = {
+        'x-message-ttl': bucket,
+        'x-dead-letter-exchange': '',
+        'x-dead-letter-routing-key': q,
+        'x-dead-letter-strategy': 'at-least-once',
+        'x-overflow': 'reject-publish',
+      };
       await ch.assertQueue(delayQueueName(q, bucket), { durable: true, arguments: { ...same, 'x-queue-type': 'quorum' } });
       const err = await ch.assertQueue(delayQueueName(q, bucket), { durable: true, arguments: { ...same, 'x-queue-type': 'classic' } }).then(
         () => undefined,
