@@ -39,7 +39,10 @@ export function createNotificationService(bus: EventBus, options: { log?: EventL
   const sent = new Set<string>();
   const notify = (cause: string, to: string, orderId: number, text: string, from: string | undefined): void => {
     const key = `${cause}/${orderId}`;
-    if (sent.has(key)) return;
+    if (sent.has(key)) {
+      log(`← ${cause} #${orderId} from ${from ?? '?'}: ${to} was already told`);
+      return;
+    }
     sent.add(key);
     notifications.push({ to, orderId, cause, text });
     log(`← ${cause} #${orderId} from ${from ?? '?'}: to ${to}: "${text}"`);
