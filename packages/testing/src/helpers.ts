@@ -183,3 +183,35 @@ export async function expectRejection<E extends Error>(
   if (!matches) throw new Error(`${type.name} message did not match ${String(pattern)}: ${error.message}`);
   return error;
 }
+
+export interface RawMessage {
+  readonly exchange: string;
+  readonly routingKey: string;
+  /** Sent as is when a string or Buffer; JSON-encoded otherwise. */
+  readonly body: string | Buffer | object;
+  /** @default 'application/json' */
+  readonly contentType?: string;
+  readonly headers?: Readonly<Record<string, unknown>>;
+  /** @default a random id */
+  readonly messageId?: string;
+}
+
+/**
+ * Publishes bytes the way a foreign or broken producer would, with no validation: for
+ * testing what a service does with poison (malformed JSON, wrong content type, unknown keys).
+ */
+export function publishRaw(transport: Transport, message: RawMessage): Promise<void> {
+  const body = typeof message.body === 'string' || Buffer.isBuffer(message.body) ? Buffer.from(message.body) : Buffer.from(JSON.stringify(message.body));
+  return transport.publish({
+    exchange: message.exchange,
+    routingKey: message.routingKey,
+    body,
+    mandatory: true,
+    properties: {
+      messageId: message.messageId ?? `raw-${randomBytes(6).toString('hex')}`,
+      timestamp: Date.now(),
+      contentType: message.contentType ?? 'application/json',
+      headers: { ...message.headers },
+    },
+  });
+}

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { collectDeliveries, EventProbe, expectRejection } from '@tidings/testing';
+import { collectDeliveries, EventProbe, expectRejection, publishRaw } from '@tidings/testing';
 import {
   ConfigurationError,
   deadLetterQueueName,
@@ -26,14 +26,8 @@ describe('EventBus with bad input', () => {
   });
   afterEach(() => Promise.all(buses.map((b) => b.close())));
 
-  const raw = (routingKey: string, body: string, contentType = 'application/json'): Promise<void> =>
-    transport.publish({
-      exchange: SHOP_EXCHANGE.name,
-      routingKey,
-      body: Buffer.from(body),
-      mandatory: true,
-      properties: { messageId: `raw-${body.length}-${routingKey}`, timestamp: Date.now(), contentType, headers: {} },
-    });
+  const raw = (routingKey: string, body: string, contentType?: string): Promise<void> =>
+    publishRaw(transport, { exchange: SHOP_EXCHANGE.name, routingKey, body, contentType });
 
   it('refuses an invalid instance on publish and sends nothing', async () => {
     const consumer = bus('billing');

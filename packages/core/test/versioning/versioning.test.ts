@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { collectDeliveries, EventProbe, expectRejection } from '@tidings/testing';
+import { collectDeliveries, EventProbe, expectRejection, publishRaw } from '@tidings/testing';
 import {
   ConfigurationError,
   deadLetterQueueName,
@@ -28,14 +28,7 @@ describe('Versioned events', () => {
   });
   afterEach(() => Promise.all(buses.map((b) => b.close())));
 
-  const raw = (routingKey: string, body: unknown): Promise<void> =>
-    transport.publish({
-      exchange: VERSIONED_EXCHANGE.name,
-      routingKey,
-      body: Buffer.from(JSON.stringify(body)),
-      mandatory: true,
-      properties: { messageId: `raw-${routingKey}-${JSON.stringify(body).length}`, timestamp: Date.now(), contentType: 'application/json', headers: {} },
-    });
+  const raw = (routingKey: string, body: object): Promise<void> => publishRaw(transport, { exchange: VERSIONED_EXCHANGE.name, routingKey, body });
 
   it('hands a v3 handler every version, upcast through the chain and validated as v3', async () => {
     const consumer = bus('billing');
