@@ -1,4 +1,5 @@
-import { ConfigurationError, InMemoryTransport, type Transport } from '@tidings/core';
+import { consoleLogger, InMemoryTransport, type Transport } from '@tidings/core';
+import { AmqpTransport } from '@tidings/amqp';
 
 /** Which broker a service talks to, and how to say so in a log line without the password. */
 export interface ChosenTransport {
@@ -11,9 +12,7 @@ export interface ChosenTransport {
  * in-memory transport, which lives and dies with this process.
  */
 export function createTransport(service: string, env: NodeJS.ProcessEnv = process.env): ChosenTransport {
-  const url = env.AMQP_URL?.trim();
-  if (!url) return { transport: new InMemoryTransport(), kind: 'in-memory' };
-  throw new ConfigurationError(
-    `AMQP_URL is set but @tidings/amqp is not part of this build yet, so '${service}' cannot reach RabbitMQ. Unset AMQP_URL to run on the in-memory transport.`,
-  );
+  const urls = (env.AMQP_URL ?? '').split(',').map((u) => u.trim()).filter((u) => u.length > 0);
+  if (urls.length === 0) return { transport: new InMemoryTransport(), kind: 'in-memory' };
+  return { transport: new AmqpTransport({ url: urls, connectionName: service, logger: consoleLogger('warn') }), kind: 'amqp' };
 }
