@@ -1,5 +1,5 @@
 import { TidingsError, type EventBus } from '@tidings/core';
-import { Charge, money, Order, ORDER_EXCHANGE, orderTotal, stdoutLog, type Currency, type EventLog } from '@tidings-examples/contracts';
+import { Charge, money, Order, ORDER_EXCHANGE, orderTotal, stdoutLog, type Currency, type ServiceOptions } from '@tidings-examples/contracts';
 
 export interface LedgerEntry {
   readonly orderId: number;
@@ -31,7 +31,7 @@ export class ChargeNotFoundError extends TidingsError {
  * Billing keeps the general ledger: it charges every submitted order, whatever its version,
  * and reverses the charge on chargeback. Register it on a bus, then start the bus.
  */
-export function createBillingService(bus: EventBus, options: { log?: EventLog } = {}): BillingService {
+export function createBillingService(bus: EventBus, options: ServiceOptions = {}): BillingService {
   const log = options.log ?? stdoutLog('billing');
   const ledger: LedgerEntry[] = [];
   const entry = (orderId: number, kind: LedgerEntry['kind']) => ledger.find((e) => e.orderId === orderId && e.kind === kind);

@@ -55,7 +55,7 @@ export function spawnService(
   return new Promise<ServiceProcess>((resolve, reject) => {
     const timer = setTimeout(() => {
       void stop(1_000);
-      reject(new Error(`${name} did not report ready within ${readyTimeoutMs} ms.`));
+      reject(new Error(`${name} did not report ready within ${readyTimeoutMs} ms; is a broker reachable at the AMQP_URL it was given?`));
     }, readyTimeoutMs);
     createInterface({ input: child.stdout }).on('line', (line) => {
       onLine(line);

@@ -1,5 +1,5 @@
 import { TidingsError, type EventBus } from '@tidings/core';
-import { BILLING_EXCHANGE, Charge, Order, ORDER_EXCHANGE, Shipment, stdoutLog, type EventLog } from '@tidings-examples/contracts';
+import { BILLING_EXCHANGE, Charge, Order, ORDER_EXCHANGE, Shipment, stdoutLog, type ServiceOptions } from '@tidings-examples/contracts';
 
 export interface ShipmentRecord {
   readonly shipmentId: string;
@@ -29,7 +29,7 @@ export class ShipmentNotFoundError extends TidingsError {
  * Logistic schedules a shipment for every submitted order, dispatches it once billing has
  * charged the customer, and cancels it on chargeback.
  */
-export function createLogisticService(bus: EventBus, options: { log?: EventLog } = {}): LogisticService {
+export function createLogisticService(bus: EventBus, options: ServiceOptions = {}): LogisticService {
   const log = options.log ?? stdoutLog('logistic');
   const shipments = new Map<number, { -readonly [K in keyof ShipmentRecord]: ShipmentRecord[K] }>();
 

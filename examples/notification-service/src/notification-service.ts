@@ -9,7 +9,7 @@ import {
   orderTotal,
   Shipment,
   stdoutLog,
-  type EventLog,
+  type ServiceOptions,
 } from '@tidings-examples/contracts';
 
 export interface Notification {
@@ -32,7 +32,7 @@ export interface NotificationService {
  * Tells customers what happens to their orders. It was added to the shop without changing
  * any other service: it only binds its own queue to events that already flow.
  */
-export function createNotificationService(bus: EventBus, options: { log?: EventLog } = {}): NotificationService {
+export function createNotificationService(bus: EventBus, options: ServiceOptions = {}): NotificationService {
   const log = options.log ?? stdoutLog('notification');
   const notifications: Notification[] = [];
   // A redelivered event must not message the customer twice.

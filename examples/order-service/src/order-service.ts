@@ -12,7 +12,7 @@ import {
   stdoutLog,
   upcastOrderV1,
   type Currency,
-  type EventLog,
+  type ServiceOptions,
 } from '@tidings-examples/contracts';
 
 export interface OrderRecord {
@@ -64,7 +64,7 @@ const PROGRESS: Record<OrderRecord['status'], number> = { submitted: 0, paid: 1,
  * The order service: it creates orders and publishes them, and follows their progress from
  * what billing and logistic announce. It knows nothing else about those services.
  */
-export function createOrderService(bus: EventBus, options: { log?: EventLog } = {}): OrderService {
+export function createOrderService(bus: EventBus, options: ServiceOptions = {}): OrderService {
   const log = options.log ?? stdoutLog('order');
   const orders = new Map<number, { record: OrderRecord; order: Order }>();
   let nextId = 1;

@@ -10,3 +10,9 @@ export function stdoutLog(service: string): EventLog {
 export function money(amount: number, currency: string): string {
   return `${amount.toFixed(2)} ${currency}`;
 }
+
+/** What every service factory accepts besides its bus. */
+export interface ServiceOptions {
+  /** Where the service writes its one line per event. @default stdout, prefixed with the service's name */
+  readonly log?: EventLog;
+}
