@@ -32,8 +32,8 @@ export async function isolatedVhost(url = AMQP_URL): Promise<{ url: string; note
   const vhost = `tidings-e2e-${randomBytes(4).toString('hex')}`;
   const user = decodeURIComponent(parsed.username || 'guest');
   try {
-    await run('rabbitmqctl', ['add_vhost', vhost], { timeout: 30_000 });
-    await run('rabbitmqctl', ['set_permissions', '-p', vhost, user, '.*', '.*', '.*'], { timeout: 30_000 });
+    await retried(() => run('rabbitmqctl', ['add_vhost', vhost], { timeout: 30_000 }));
+    await retried(() => run('rabbitmqctl', ['set_permissions', '-p', vhost, user, '.*', '.*', '.*'], { timeout: 30_000 }));
   } catch (error) {
     return { url, note: `rabbitmqctl unavailable (${(error as Error).message.split('\n')[0]}); sharing the broker's vhost`, remove: async () => undefined };
   }
@@ -41,6 +41,23 @@ export async function isolatedVhost(url = AMQP_URL): Promise<{ url: string; note
   return {
     url: parsed.toString(),
     note: `vhost ${vhost}`,
-    remove: async () => void (await run('rabbitmqctl', ['delete_vhost', vhost], { timeout: 30_000 })),
+    remove: () => retried(() => run('rabbitmqctl', ['delete_vhost', vhost], { timeout: 30_000 })),
   };
+}
+
+/**
+ * Runs a rabbitmqctl command, again while the broker app is briefly down (other suites on a
+ * shared broker restart it to test recovery): at most 5 attempts, a second apart.
+ */
+async function retried(command: () => Promise<unknown>): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await command();
+      return;
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      if (code === 'ENOENT' || attempt >= 5) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+    }
+  }
 }
