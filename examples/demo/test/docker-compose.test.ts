@@ -68,6 +68,8 @@ describe('docker-compose.yml', () => {
 
   it('builds every service from the one Dockerfile, with a command its package has', () => {
     expect(dockerfile).to.match(/^ARG SERVICE$/m);
+    const ignored = readFileSync(join(ROOT, '.dockerignore'), 'utf8').split('\n');
+    expect(ignored, '.dockerignore keeps host builds out of the image').to.include.members(['**/node_modules', '**/dist']);
     expect(dockerfile).to.match(/^WORKDIR \/app\/examples\/\$\{SERVICE\}$/m);
     for (const [name, service] of services) {
       expect(service.build?.context, name).to.equal('.');
