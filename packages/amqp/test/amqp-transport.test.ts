@@ -289,6 +289,24 @@ describe('AmqpTransport', function () {
       expect(JSON.parse(got[0]!.body.toString())).to.deep.equal({ after: 'delete' });
     });
 
+    it('comes back after the broker closes its channel (406 on a bogus ack), and keeps consuming', async () => {
+      const t = make();
+      const q = await setUp(t);
+      const events: TransportEvent[] = [];
+      t.subscribe((e) => events.push(e));
+      const got: Delivery[] = [];
+      const consumer = await t.consume(q, async (d) => (got.push(d), { action: 'ack' }), { prefetch: 5 });
+      // Reach the consumer's channel as a buggy handler library might, and ack a tag the broker never sent.
+      const channel = (consumer as unknown as { channel: import('amqplib').Channel }).channel;
+      channel.ack({ fields: { deliveryTag: 999_999 } } as unknown as import('amqplib').Message);
+      await waitFor(() => t.health().consumers[q] !== 1, { timeoutMs: 10_000, message: 'the channel to close' });
+      await waitFor(() => t.health().consumers[q] === 1, { timeoutMs: 10_000, message: 'the consumer to come back' });
+      await t.publish(message({ after: 'close' }));
+      await waitFor(() => got.length === 1, { timeoutMs: 10_000, message: 'a delivery after recovery' });
+      expect(t.health().connected).to.equal(true);
+      expect(events.filter((e) => e.type === 'disconnected')).to.deep.equal([]);
+    });
+
     it('returns deliveries still unsettled at close to the queue', async () => {
       const t = make();
       const q = await setUp(t);
