@@ -96,6 +96,37 @@ describe('AmqpTransport', function () {
       expect(d!.properties.headers).to.not.have.property(TIMESTAMP_MS_HEADER);
     });
 
+    it("holds writes while amqplib's buffer is full and resumes on 'drain', confirming every publish", async () => {
+      const t = make();
+      const q = await setUp(t);
+      await t.connect();
+      // Count amqplib's backpressure signals on the publish channel.
+      const ch = (t as unknown as { publisher: { channel: import('amqplib').ConfirmChannel } }).publisher.channel;
+      const publish = ch.publish.bind(ch);
+      let full = 0;
+      let blocked = false;
+      let writesWhileBlocked = 0;
+      ch.prependListener('drain', () => (blocked = false));
+      ch.publish = ((...args: Parameters<typeof publish>) => {
+        if (blocked) writesWhileBlocked++;
+        const ok = publish(...args);
+        if (!ok) {
+          full++;
+          blocked = true;
+        }
+        return ok;
+      }) as typeof ch.publish;
+      const n = 5000;
+      await Promise.all(Array.from({ length: n }, () => t.publish(message())));
+      expect(full).to.be.above(0);
+      expect(writesWhileBlocked).to.equal(0);
+      const conn = await rawConnection();
+      const raw = await conn.createChannel();
+      const { messageCount } = await raw.checkQueue(q);
+      await conn.close();
+      expect(messageCount).to.equal(n);
+    });
+
     it('rejects publishes beyond publishBufferSize with a PublishError that says what to do', async () => {
       const t = make({ publishBufferSize: 5 });
       await setUp(t);
