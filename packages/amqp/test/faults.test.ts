@@ -33,16 +33,28 @@ describe('Faults (long-running, bounded: well under a minute)', function () {
     const inFlight = 500;
     const transport = (role: string): AmqpTransport =>
       new AmqpTransport({ url: AMQP_URL, connectionName: `${queue}-${role}`, logger: silentLogger, reconnect: { initialDelayMs: 50, maxDelayMs: 1000 } });
-    const consumer = new EventBus({ service: 'billing', transport: transport('consumer'), logger: silentLogger, prefetch: 200 });
+    const consumer = new EventBus({
+      service: 'billing',
+      transport: transport('consumer'),
+      logger: silentLogger,
+      prefetch: 200,
+      retry: { initialDelayMs: 50, maxAttempts: 10 },
+    });
     const producer = new EventBus({ service: 'order', transport: transport('producer'), logger: silentLogger });
     const events: TransportEvent[] = [];
     consumer.transport.subscribe((e) => events.push(e));
     producer.transport.subscribe((e) => events.push(e));
     const handled = new Map<number, number>();
+    let retried = 0;
     consumer
       .queue(queue)
       .bind(ORDERS, 'order.*.submit')
-      .on(Order.submit, async (order) => {
+      .on(Order.submit, async (order, ctx) => {
+        // One event in ten fails its first attempt, so retries cross the disruptions too.
+        if (order.id % 10 === 0 && ctx.attempt === 1) {
+          retried++;
+          throw new Error('first attempt fails');
+        }
         handled.set(order.id, (handled.get(order.id) ?? 0) + 1);
       });
     try {
@@ -101,12 +113,13 @@ describe('Faults (long-running, bounded: well under a minute)', function () {
       const disconnects = events.filter((e) => e.type === 'disconnected').length;
       console.log(
         `      ${total} published in ${published} ms: ${resolved.size} resolved, ${rejected.length} rejected; ` +
-          `${handled.size} handled, ${missing.length} missing, ${duplicates} duplicates; ${disconnects} disconnects seen; ` +
+          `${handled.size} handled, ${missing.length} missing, ${duplicates} duplicates, ${retried} first attempts failed and retried; ${disconnects} disconnects seen; ` +
           `disruptions took ${took.join(', ')} ms${global ? ' (the last: stop_app, start_app, await_startup)' : ''}`,
       );
       if (!global) console.log('      (only this test\'s connections were closed; CI=true or TIDINGS_FAULTS=global closes all and restarts the broker app)');
       expect(disconnects).to.be.at.least(10); // 5 disruptions × 2 connections
       expect(missing).to.deep.equal([]);
+      expect(retried).to.be.at.least(total / 10);
       expect(rejected, rejected.slice(0, 5).join('\n')).to.deep.equal([]);
       expect(resolved.size).to.equal(total);
     } finally {
