@@ -60,6 +60,7 @@ export class AmqpTransport implements Transport {
   private readonly exchanges = new Map<string, ExchangeSpec>();
   private readonly queues = new Map<string, QueueSpec>();
   private readonly delayQueues = new Map<string, DelayQueueSpec>();
+  private readonly delayDeclaring = new Map<string, Promise<void>>();
   /** Exchanges known to exist (declared here or checked passively). */
   private readonly knownExchanges = new Set<string>(['']);
   private publishChannelCloses: number[] = [];
@@ -359,10 +360,17 @@ export class AmqpTransport implements Transport {
   private async ensureDelayQueue(queue: string, bucketMs: number): Promise<string> {
     const name = delayQueueName(queue, bucketMs);
     if (this.delayQueues.has(name)) return name;
-    const target: QueueSpec = this.queues.get(queue) ?? { name: queue, durable: true, autoDelete: false, queueType: 'classic', bindings: [] };
-    const spec: DelayQueueSpec = { name, target, ttlMs: bucketMs };
-    await this.serialTopology(() => this.onTopologyChannel((ch) => declareDelayQueue(ch, spec), `delay queue '${name}'`));
-    this.delayQueues.set(name, spec);
+    let declaring = this.delayDeclaring.get(name);
+    if (!declaring) {
+      const target: QueueSpec = this.queues.get(queue) ?? { name: queue, durable: true, autoDelete: false, queueType: 'classic', bindings: [] };
+      const spec: DelayQueueSpec = { name, target, ttlMs: bucketMs };
+      // Many retries may land in a new bucket at once: declare it once for all of them.
+      declaring = this.serialTopology(() => this.onTopologyChannel((ch) => declareDelayQueue(ch, spec), `delay queue '${name}'`))
+        .then(() => void this.delayQueues.set(name, spec))
+        .finally(() => this.delayDeclaring.delete(name));
+      this.delayDeclaring.set(name, declaring);
+    }
+    await declaring;
     return name;
   }
 
