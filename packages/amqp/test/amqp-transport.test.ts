@@ -6,6 +6,7 @@ import {
   silentLogger,
   TopologyError,
   type Delivery,
+  type Logger,
   type OutgoingMessage,
   type QueueSpec,
   type TransportEvent,
@@ -321,7 +322,9 @@ describe('AmqpTransport', function () {
     });
 
     it('comes back after the broker closes its channel (406 on a bogus ack), and keeps consuming', async () => {
-      const t = make();
+      const warnings: string[] = [];
+      const record: Logger = { debug: () => undefined, info: () => undefined, warn: (m) => warnings.push(m), error: () => undefined, child: () => record };
+      const t = make({ logger: record });
       const q = await setUp(t);
       const events: TransportEvent[] = [];
       t.subscribe((e) => events.push(e));
@@ -330,7 +333,10 @@ describe('AmqpTransport', function () {
       // Reach the consumer's channel as a buggy handler library might, and ack a tag the broker never sent.
       const channel = (consumer as unknown as { channel: import('amqplib').Channel }).channel;
       channel.ack({ fields: { deliveryTag: 999_999 } } as unknown as import('amqplib').Message);
-      await waitFor(() => t.health().consumers[q] !== 1, { timeoutMs: 10_000, message: 'the channel to close' });
+      await waitFor(() => warnings.some((w) => w.includes(`consumer of '${q}' stopped (its channel was closed by the broker)`)), {
+        timeoutMs: 10_000,
+        message: 'the closed channel to be noticed',
+      });
       await waitFor(() => t.health().consumers[q] === 1, { timeoutMs: 10_000, message: 'the consumer to come back' });
       await t.publish(message({ after: 'close' }));
       await waitFor(() => got.length === 1, { timeoutMs: 10_000, message: 'a delivery after recovery' });
