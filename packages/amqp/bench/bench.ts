@@ -70,10 +70,14 @@ async function rawVariant(): Promise<Variant> {
         pump();
       }),
     close: async () => {
-      await sub.deleteQueue(queue);
-      await sub.deleteExchange(exchange);
-      await pubConn.close();
-      await subConn.close();
+      await pubConn.close().catch(() => undefined);
+      await subConn.close().catch(() => undefined);
+      // a fresh connection: the bench's own may have been closed by the broker
+      const c = await amqp.connect(URL);
+      const ch = await c.createChannel();
+      await ch.deleteQueue(queue);
+      await ch.deleteExchange(exchange);
+      await c.close();
     },
   };
   await sub.prefetch(PREFETCH);
