@@ -162,12 +162,32 @@ export class EventBus {
     if (instance === null || typeof instance !== 'object') {
       throw new ConfigurationError(`publish(${event.name}, ...) needs an instance of ${event.target.name}; got ${instance === null ? 'null' : typeof instance}.`);
     }
-    const body = await this.codec.encode(event, instance);
-    if (!this.declaredExchanges.has(event.exchange.name)) {
-      await this.connect();
-      await this.transport.declare({ exchanges: [exchangeSpec(event.exchange)], queues: [] });
-      this.declaredExchanges.add(event.exchange.name);
+    // Every version is checked and encoded before any is sent: a migration publishes all or none.
+    const versions: [EventType<object>, object][] = [[event as EventType<object>, instance]];
+    for (const older of options.alsoAs ?? []) {
+      const downcast = this.registry.downcaster(event as EventType<object>, older);
+      if (!downcast) {
+        throw new ConfigurationError(
+          `publish(${event.name}, ..., { alsoAs: [${older.name}] }) needs ${event.target.name}.${event.member}.downcastTo(${older.target.name}.${older.member}, (current) => ...).`,
+        );
+      }
+      versions.push([older, downcast(instance)]);
     }
+    const bodies = await Promise.all(versions.map(([e, value]) => this.codec.encode(e, value)));
+    await this.declareExchange(event.exchange);
+    const messageId = options.messageId ?? randomUUID();
+    const correlationId = options.correlationId ?? messageId;
+    await Promise.all(versions.map(([e], i) => this.send(e, bodies[i]!, { ...options, messageId: i === 0 ? messageId : undefined, correlationId })));
+  }
+
+  private async declareExchange(exchange: Exchange): Promise<void> {
+    if (this.declaredExchanges.has(exchange.name)) return;
+    await this.connect();
+    await this.transport.declare({ exchanges: [exchangeSpec(exchange)], queues: [] });
+    this.declaredExchanges.add(exchange.name);
+  }
+
+  private send(event: EventType<object>, body: Buffer, options: PublishOptions): Promise<void> {
     const messageId = options.messageId ?? randomUUID();
     const headers: Record<string, unknown> = {
       ...options.headers,
@@ -176,7 +196,7 @@ export class EventBus {
       [HEADERS.traceparent]: options.traceparent ?? newTraceparent(),
     };
     if (options.causationId) headers[HEADERS.causationId] = options.causationId;
-    const sent = this.transport.publish({
+    return this.transport.publish({
       exchange: event.exchange.name,
       routingKey: event.routingKey,
       body,
@@ -191,14 +211,6 @@ export class EventBus {
         headers,
       },
     });
-    const extra = (options.alsoAs ?? []).map((older) => {
-      const downcast = this.registry.downcaster(event, older);
-      if (!downcast) {
-        return Promise.reject(new ConfigurationError(`publish(${event.name}, ..., { alsoAs: [${older.name}] }) needs ${event.target.name}.${event.member}.downcastTo(${older.target.name}.${older.member}, (current) => ...).`));
-      }
-      return this.publish(older, downcast(instance) as object, { ...options, messageId: undefined, alsoAs: [], correlationId: options.correlationId ?? messageId });
-    });
-    await Promise.all([sent, ...extra]);
   }
 
   private publishFrom(context: HandlerContext, event: EventType<object>, instance: object, options: PublishOptions = {}): Promise<void> {

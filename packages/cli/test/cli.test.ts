@@ -1,0 +1,43 @@
+import { expect } from 'chai';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { resolve } from 'node:path';
+import { run } from '../src';
+
+const fixture = resolve(__dirname, 'fixtures/contracts.js');
+const main = resolve(__dirname, '../src/main.js');
+
+describe('tidings CLI', () => {
+  describe('topology', () => {
+    it('prints each exchange, family, version, routing key and upcaster', () => {
+      const out = execFileSync(process.execPath, [main, 'topology', fixture], { encoding: 'utf8' });
+      expect(out).to.contain('exchange cli-shop (topic, durable)');
+      expect(out).to.contain("cliorder.submit  bind 'cliorder.*.submit' for every version");
+      expect(out).to.match(/v1 {2}cliorder\.v1\.submit\s+CliOrderV1\.submit\n/);
+      expect(out).to.match(/v2 {2}cliorder\.v2\.submit\s+CliOrder\.submit {2}\(upcast from v1\)/);
+      expect(out).to.contain('cliorder.chargeback');
+    });
+
+    it('prints JSON with --json', () => {
+      const out = execFileSync(process.execPath, [main, 'topology', '--json', fixture], { encoding: 'utf8' });
+      const topology = JSON.parse(out) as { exchange: string; families: { family: string; versions: unknown[] }[] }[];
+      const shop = topology.find((t) => t.exchange === 'cli-shop')!;
+      expect(shop.families.map((f) => [f.family, f.versions.length])).to.deep.equal([
+        ['cliorder.chargeback', 1],
+        ['cliorder.submit', 2],
+      ]);
+    });
+
+    it('explains its usage and exits 2 on a wrong command', () => {
+      const result = spawnSync(process.execPath, [main, 'deploy'], { encoding: 'utf8' });
+      expect(result.status).to.equal(2);
+      expect(result.stderr).to.contain("Unknown command 'deploy'").and.contain('Usage: tidings topology');
+    });
+
+    it('says what failed, and exits 1, when a module cannot be loaded', () => {
+      const errors: string[] = [];
+      const code = run(['topology', './does-not-exist.js'], () => undefined, (t) => errors.push(t));
+      expect(code).to.equal(1);
+      expect(errors.join('')).to.contain('tidings: Cannot find module');
+    });
+  });
+});

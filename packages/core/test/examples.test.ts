@@ -1,0 +1,43 @@
+import { expect } from 'chai';
+import { EventBus, InMemoryTransport, silentLogger } from '../src';
+import { createLogistic } from '../examples/consumer-class';
+import { main as gettingStarted, Order, OrderLine } from '../examples/getting-started';
+import { main as versioning } from '../examples/versioning';
+
+describe('The documented examples', () => {
+  let log: typeof console.log;
+  beforeEach(() => {
+    log = console.log;
+    console.log = () => undefined;
+  });
+  afterEach(() => (console.log = log));
+
+  it('getting started: billing charges the submitted order', async () => {
+    expect(await gettingStarted()).to.deep.equal([6]);
+  });
+
+  it('consumer class: @On methods schedule and cancel shipments', async () => {
+    const transport = new InMemoryTransport();
+    const bus = new EventBus({ service: 'logistic', transport, logger: silentLogger });
+    const logistic = createLogistic(bus);
+    await bus.start();
+    const orders = new EventBus({ service: 'order', transport, logger: silentLogger });
+    const order = Object.assign(new Order(), { id: 4, lines: [Object.assign(new OrderLine(), { id: 1, quantity: 1, price: 2 })] });
+    await orders.publish(Order.submit, order);
+    for (let i = 0; i < 200 && !logistic.shipments.has(4); i++) await new Promise((r) => setTimeout(r, 5));
+    expect(logistic.shipments.get(4)).to.equal('scheduled');
+    await orders.publish(Order.chargeback, order);
+    for (let i = 0; i < 200 && logistic.shipments.get(4) !== 'cancelled'; i++) await new Promise((r) => setTimeout(r, 5));
+    expect(logistic.shipments.get(4)).to.equal('cancelled');
+    await Promise.all([bus.close(), orders.close()]);
+  });
+
+  it('versioning: v1 and v2 reach the v2 handler and the union handler', async () => {
+    expect(await versioning()).to.deep.equal([
+      'audit: v1 of 500',
+      'audit: v2 in USD',
+      'v1 on the wire → 500 EUR by unknown',
+      'v2 on the wire → 700 USD by card',
+    ]);
+  });
+});

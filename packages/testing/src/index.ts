@@ -1,0 +1,3 @@
+export * from './conformance';
+export * from './helpers';
+export * from './topic-cases';
