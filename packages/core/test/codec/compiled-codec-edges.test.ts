@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { ClassCodec, CompiledCodec, DecodeError, EventValidationError, type EventType } from '../../src';
-import { CodecOrder, Loose, Profile, Sealed } from './compiled-fixtures';
+import { CodecOrder, Loose, PriorityOrder, Profile, Sealed } from './compiled-fixtures';
 import { difference, HOSTILE_VALUES, toJson, toPlain, rng } from './corpus';
 
 type Plain = Record<string, unknown>;
@@ -61,6 +61,11 @@ const PROFILE: Plain = {
   mood: 'good',
   free: [1],
   ratings: [1, 2],
+  auditTrail: 'x',
+  shout: 'hey',
+  stars: 3,
+  status: ['ok'],
+  grid: [[{ street: 'A', zip: '11111' }], []],
 };
 
 describe('CompiledCodec', () => {
@@ -139,6 +144,16 @@ describe('CompiledCodec', () => {
           await expectAgree(profile, (c) => c.fromPlain(profile, { ...plain }));
           await expectAgree(profile, (c) => c.encode(profile, { ...plain } as never));
         }
+      }
+    });
+  });
+
+  describe('subclasses', () => {
+    it('validates and serialises an instance of a subclass by its own rules, like ClassCodec', async () => {
+      const event = CodecOrder.submit as EventType<object>;
+      for (const priority of [1, 5, 'x']) {
+        const instance = Object.assign(new PriorityOrder(), { id: 1, priority, lines: [] });
+        await expectAgree(event, (c) => c.encode(event, instance));
       }
     });
   });

@@ -106,6 +106,11 @@ function profile(r: Rng): Plain {
   if (chance(r, 0.2)) p.free = { anything: [1, 2] };
   if (chance(r, 0.3)) p.ratings = [1, 2, 3.5].slice(0, int(r, 0, 3));
   if (chance(r, 0.2)) p.adminNote = 'vip';
+  if (chance(r, 0.2)) p.auditTrail = 'created';
+  if (chance(r, 0.2)) p.shout = 'hey';
+  if (chance(r, 0.3)) p.stars = pick(r, [3, 10, 11, 2.5]);
+  if (chance(r, 0.3)) p.status = pick<unknown>(r, ['ok', 'much-too-long', ['a', 'bb'], ['overlong-item']]);
+  if (chance(r, 0.2)) p.grid = [[address(r)], [address(r), address(r)], []];
   return p;
 }
 

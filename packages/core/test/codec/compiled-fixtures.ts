@@ -134,10 +134,23 @@ export class Profile extends Entity {
   @IsOptional() @IsIntLookalike() lookalike?: string;
   @Allow() free?: unknown;
   @IsOptional() @IsPositive({ each: true }) @ArrayMaxSize(50) ratings?: number[];
+  @Expose({ groups: ['internal'] }) @IsOptional() @IsString() auditTrail?: string;
+  @Transform(({ value }) => (typeof value === 'string' ? value.toUpperCase() : value), { toPlainOnly: true }) @IsOptional() @IsString() shout?: string;
+  @IsOptional()
+  @IsInt({ message: '$property must be whole, got $value' })
+  @Max(10, { message: (a) => `${a.property} over ${String(a.constraints[0])} for ${a.targetName}` })
+  stars?: number;
+  @IsOptional() @IsString({ validateIf: (o: Profile) => o.active }) @MaxLength(8, { each: true }) status?: string | string[];
+  @IsOptional() @ValidateNested({ each: true }) @Type(() => Address) grid?: Address[][];
 
   @Expose() get tagCount(): number {
     return Array.isArray(this.tags) ? this.tags.length : -1;
   }
+}
+
+/** Published as an Order: validated by its own (extra) rules. */
+export class PriorityOrder extends CodecOrder {
+  @IsInt() @Min(1) @Max(3) priority = 1;
 }
 
 /** class-level @Exclude: only exposed properties travel. */

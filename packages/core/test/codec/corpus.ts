@@ -89,6 +89,12 @@ export const EXTRA_KEYS: readonly string[] = [
   'tagCount',
   'free',
   'adminNote',
+  'auditTrail',
+  'shout',
+  'stars',
+  'status',
+  'grid',
+  'priority',
 ];
 
 /** A random hostile value; objects and arrays are fresh copies. */
