@@ -210,7 +210,7 @@ export class ValidateCompiler {
       const propertyMetas = grouped[propertyName]!;
       let code: string;
       try {
-        code = this.propertyCode(ctor, propertyName, propertyMetas, ref, q);
+        code = this.propertyCode(propertyName, propertyMetas, ref, q);
       } catch (error) {
         const reason = error instanceof PropertyFallback ? error.message : `compiler could not handle it (${error instanceof Error ? error.message : String(error)})`;
         this.report.fallback(ctor, 'validate', reason, propertyName);
@@ -223,7 +223,6 @@ export class ValidateCompiler {
   }
 
   private propertyCode(
-    ctor: unknown,
     propertyName: string,
     metas: ValidationMetadataLike[],
     ref: (value: unknown) => string,
@@ -286,13 +285,23 @@ export class ValidateCompiler {
     }
     code += conds.length > 0 ? `if (${conds.join(' && ')}) {\n${inner}}\n` : inner;
     code += `if (e !== undefined) ${ref(emit)}(e, ${path}, out);\n` + after;
-    void ctor;
     return code;
   }
 }
 
 /** A custom constraint registered under a built-in's name must answer like the built-in. */
 function assertBehavesLikeBuiltIn(type: string, cm: ConstraintMetadataLike, meta: ValidationMetadataLike, predicate: (v: unknown) => boolean): void {
+  // a sticky or global pattern keeps state in lastIndex: probing must not move it
+  const patterns = (meta.constraints ?? []).filter((c): c is RegExp => c instanceof RegExp);
+  const lastIndexes = patterns.map((p) => p.lastIndex);
+  try {
+    probeAll(type, cm, meta, predicate);
+  } finally {
+    patterns.forEach((p, i) => (p.lastIndex = lastIndexes[i]!));
+  }
+}
+
+function probeAll(type: string, cm: ConstraintMetadataLike, meta: ValidationMetadataLike, predicate: (v: unknown) => boolean): void {
   for (const probe of PROBES) {
     let expected: unknown;
     try {
