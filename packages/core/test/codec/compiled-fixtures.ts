@@ -146,6 +146,10 @@ export class Profile extends Entity {
   @Expose() get tagCount(): number {
     return Array.isArray(this.tags) ? this.tags.length : -1;
   }
+
+  summary(): string {
+    return `${String(this.name)} <${String(this.email)}>`;
+  }
 }
 
 /** Published as an Order: validated by its own (extra) rules. */
@@ -178,4 +182,6 @@ export class Loose {
   @IsOptional() @ValidateNested() payload?: unknown;
   @IsOptional() @IsArray() list?: unknown[];
   @IsOptional() anything?: unknown;
+  /** A function-valued field: skipped on the way in, called on the way out, stripped or refused by the whitelist. */
+  helper = (): string => 'helped';
 }
