@@ -12,7 +12,7 @@ import {
 
 /**
  * The class-validator constraints the compiler knows, by the name they register under. `inline`
- * is a JavaScript expression over `v` (and `k0`, `k1`: the decorator's constraints) equal to the
+ * is a JavaScript expression over `v` (and `k0`: the decorator's first constraint) equal to the
  * built-in's check; `predicate` is the same check as a function, built from class-validator's
  * exported helpers, used for `each` and where no inline form exists.
  */

@@ -261,7 +261,7 @@ export class TransformCompiler {
     if (strategy === 'exposeAll') {
       body += 'const ks = Object.keys(p);\nfor (let i = 0; i < ks.length; i++) {\nconst k = ks[i];\nswitch (k) {\n';
       for (const plan of plans.values()) body += `case ${q(plan.key)}: ${planCode(plan)} continue;\n`;
-      body += 'default: { if (o[k] instanceof Function) continue; const v = p[k]; o[k] = v === undefined ? o[k] : untyped(v); }\n}\n}\n';
+      body += 'default: { if (o[k] instanceof Function) continue; const v = p[k]; o[k] = v === undefined ? o[k] : typeof v !== "object" || v === null ? v : untyped(v); }\n}\n}\n';
     }
     const trailing = unique(exposedNames.filter(keep));
     for (const name of trailing) {
@@ -410,7 +410,7 @@ export class TransformCompiler {
     if (strategy === 'exposeAll') {
       body += 'const ks = Object.keys(v);\nfor (let i = 0; i < ks.length; i++) {\nconst k = ks[i];\nswitch (k) {\n';
       for (const [key, code] of codeFor) body += `case ${q(key)}: ${code} continue;\n`;
-      body += 'default: { let s = v[k]; if (s instanceof Function) s = v[k](); r[k] = untyped(s, s instanceof Map); }\n}\n}\n';
+      body += 'default: { let s = v[k]; if (s instanceof Function) s = v[k](); r[k] = typeof s !== "object" || s === null ? s : untyped(s, s instanceof Map); }\n}\n}\n';
     }
     for (const key of unique(exposed.filter(keep))) {
       const code = codeFor.get(key)!;

@@ -264,7 +264,8 @@ export class ValidateCompiler {
       if (m.each) {
         test = `${ref((value: unknown) => everyItem(value, predicate))}(v)`;
       } else if (inline !== undefined) {
-        test = inline.replace(/\bk0\b/g, ref(constraints[0])).replace(/\bk1\b/g, ref(constraints[1]));
+        test = inline;
+        if (/\bk0\b/.test(test)) test = test.replace(/\bk0\b/g, ref(constraints[0]));
       } else {
         test = `${ref(predicate)}(v)`;
       }
