@@ -177,6 +177,17 @@ describe('CompiledCodec', () => {
       ]);
     });
 
+    it('is complete before the first message after precompile()', () => {
+      const codec = new CompiledCodec().precompile(Profile.updated, CodecOrder.submit);
+      const report = codec.report();
+      for (const className of ['Profile', 'Address', 'CodecOrder', 'CodecOrderLine']) {
+        for (const stage of ['plain-to-instance', 'validate', 'instance-to-plain'] as const) {
+          expect(report.compiled, `${className} ${stage}`).to.deep.include({ className, stage });
+        }
+      }
+      expect(report.fallbacks.map((f) => f.property)).to.have.members(['even', 'mood', 'lookalike']);
+    });
+
     it('compiles nothing when compile is false, and still gives ClassCodec results', async () => {
       const codec = new CompiledCodec({ compile: false });
       const event = CodecOrder.submit as EventType<object>;

@@ -61,6 +61,22 @@ export class CompiledCodec implements Codec {
     return this.reportBuilder.build(this.enabled);
   }
 
+  /**
+   * Compiles now what would otherwise be compiled on first use: each event's class and every
+   * class reachable from it through @Type, in both directions. Call at start-up so the first
+   * message does not pay for it and `report()` is complete.
+   */
+  precompile(...events: ReadonlyArray<EventType<object>>): this {
+    if (!this.enabled) return this;
+    for (const event of events) {
+      for (const cls of this.transformer.precompile(event.target)) {
+        this.inbound.precompile(cls);
+        this.outbound.precompile(cls);
+      }
+    }
+    return this;
+  }
+
   encode<T extends object>(event: EventType<T>, instance: T): Buffer | Promise<Buffer> {
     if (!this.enabled) return this.reference.encode(event, instance);
     const typed = instance instanceof event.target ? instance : this.transformer.toInstance(event.target, instance);

@@ -129,6 +129,29 @@ export class TransformCompiler {
     return transformExecutor(TransformationType.CLASS_TO_PLAIN, OUT_OPTIONS).transform(undefined, instance, undefined, undefined, undefined, 0);
   }
 
+  /** Compiles both directions for `target` and every class reachable from it through @Type; returns those classes. */
+  precompile(target: unknown): unknown[] {
+    const seen = new Set<unknown>();
+    const queue: unknown[] = [target];
+    while (queue.length > 0) {
+      const cls = queue.shift();
+      if (seen.has(cls) || typeof cls !== 'function' || SPECIAL_TYPES.has(cls) || SCALAR_TYPES.has(cls)) continue;
+      seen.add(cls);
+      this.inFunction(cls);
+      this.outFunction(cls);
+      for (const name of decoratedNames(cls)) {
+        const meta = storage.findTypeMetadata(cls, name);
+        if (!meta) continue;
+        try {
+          queue.push(meta.typeFunction ? (meta.typeFunction.length === 0 ? meta.typeFunction() : undefined) : meta.reflectedType);
+        } catch {
+          // the compiler reports it when the class itself is compiled
+        }
+      }
+    }
+    return [...seen];
+  }
+
   // ---- plain → instance -------------------------------------------------------------------
 
   private inFunction(target: unknown): ((plain: Dict) => object) | null {

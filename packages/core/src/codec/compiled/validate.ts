@@ -96,6 +96,11 @@ export class ValidateCompiler {
     return Promise.all(out.map((x) => (x instanceof Pending ? x.issues : [x]))).then((parts) => parts.flat());
   }
 
+  /** Compiles the validator of `ctor` now instead of at its first object. */
+  precompile(ctor: unknown): void {
+    if (!this.fns.has(ctor)) this.fns.set(ctor, this.compileClass(ctor));
+  }
+
   /** ValidationExecutor.execute(object) for any object, dispatched on its constructor as class-validator does. */
   private readonly validateObject = (object: object, prefix: string, out: Out, state: State): void => {
     const ctor = object.constructor;
