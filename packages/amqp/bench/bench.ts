@@ -1,0 +1,244 @@
+/**
+ * End-to-end benchmark on one broker: raw amqplib + JSON.parse vs Tidings (EventBus +
+ * AmqpTransport, validation on both ends) vs Tidings without validation. Same ~200-byte
+ * Order, persistent, publisher confirms, manual acks. Run: `npm run bench`.
+ * Env: AMQP_URL, BENCH_MESSAGES (20000), BENCH_LATENCY (2000), BENCH_ROUNDS (5), BENCH_WINDOW (1000), BENCH_PREFETCH (200).
+ */
+import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import * as amqp from 'amqplib';
+import { ClassCodec, EventBus, silentLogger } from '@tidings/core';
+import { AmqpTransport, DEFAULT_AMQP_URL, DELAY_BUCKETS_MS, delayQueueName } from '../src';
+import { Order, ORDERS } from '../test/fixtures/orders';
+
+const URL = process.env.AMQP_URL ?? DEFAULT_AMQP_URL;
+const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 20_000);
+const LATENCY = Number(process.env.BENCH_LATENCY ?? 2_000);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const WINDOW = Number(process.env.BENCH_WINDOW ?? 1_000);
+const PREFETCH = Number(process.env.BENCH_PREFETCH ?? 200);
+const RUN = `tidings-bench-${process.pid}`;
+
+interface Variant {
+  readonly name: 'raw' | 'tidings' | 'tidings_novalidate';
+  /** Publishes `count` orders (ids from `first`) with `window` in flight, resolving when all are confirmed. */
+  publish(first: number, count: number, window: number): Promise<void>;
+  /** Called by the consumer for every handled order id. */
+  onHandled: (id: number) => void;
+  close(): Promise<void>;
+}
+
+async function rawVariant(): Promise<Variant> {
+  const queue = `${RUN}-raw`;
+  const pubConn = await amqp.connect(URL, { noDelay: true });
+  const subConn = await amqp.connect(URL, { noDelay: true });
+  pubConn.on('error', () => undefined);
+  subConn.on('error', () => undefined);
+  const pub = await pubConn.createConfirmChannel();
+  const sub = await subConn.createChannel();
+  await pub.assertExchange(ORDERS.name, 'topic', { durable: true });
+  await pub.assertQueue(queue, { durable: true });
+  await pub.bindQueue(queue, ORDERS.name, 'order.*.submit');
+  const variant: Variant = {
+    name: 'raw',
+    onHandled: () => undefined,
+    publish: (first, count, window) =>
+      new Promise<void>((resolve, reject) => {
+        let sent = 0;
+        let confirmed = 0;
+        let blocked = false;
+        const pump = (): void => {
+          while (!blocked && sent < count && sent - confirmed < window) {
+            const id = first + sent++;
+            const body = Buffer.from(JSON.stringify(Order.sample(id)));
+            const ok = pub.publish(ORDERS.name, 'order.v1.submit', body, { persistent: true, contentType: 'application/json', messageId: randomUUID(), timestamp: Math.floor(Date.now() / 1000) }, (err) => {
+              if (err) return reject(err as Error);
+              if (++confirmed === count) resolve();
+              else pump();
+            });
+            if (!ok) {
+              blocked = true;
+              pub.once('drain', () => {
+                blocked = false;
+                pump();
+              });
+            }
+          }
+        };
+        pump();
+      }),
+    close: async () => {
+      await sub.deleteQueue(queue);
+      await pubConn.close();
+      await subConn.close();
+    },
+  };
+  await sub.prefetch(PREFETCH);
+  await sub.consume(queue, (msg) => {
+    if (!msg) return;
+    const order = JSON.parse(msg.content.toString('utf8')) as { id: number };
+    sub.ack(msg);
+    variant.onHandled(order.id);
+  });
+  return variant;
+}
+
+async function tidingsVariant(validate: boolean): Promise<Variant> {
+  const name = validate ? 'tidings' : 'tidings_novalidate';
+  const queue = `${RUN}-${name}`;
+  const codec = validate ? undefined : new ClassCodec({ validate: false });
+  const transport = (): AmqpTransport => new AmqpTransport({ url: URL, logger: silentLogger, connectionName: `${RUN}-${name}` });
+  const producer = new EventBus({ service: 'bench-order', transport: transport(), codec, logger: silentLogger });
+  const consumer = new EventBus({ service: 'bench-billing', transport: transport(), codec, logger: silentLogger, prefetch: PREFETCH });
+  const variant: Variant = {
+    name,
+    onHandled: () => undefined,
+    publish: async (first, count, window) => {
+      let next = 0;
+      const worker = async (): Promise<void> => {
+        while (next < count) {
+          const id = first + next++;
+          await producer.publish(Order.submit, Order.sample(id));
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(window, count) }, worker));
+    },
+    close: async () => {
+      await producer.close();
+      await consumer.close();
+      const c = await amqp.connect(URL);
+      const ch = await c.createChannel();
+      for (const q of [queue, `${queue}.dlq`, ...DELAY_BUCKETS_MS.map((b) => delayQueueName(queue, b))]) await ch.deleteQueue(q);
+      await c.close();
+    },
+  };
+  consumer
+    .queue(queue)
+    .bind(ORDERS, 'order.*.submit')
+    .on(Order.submit, async (order) => variant.onHandled(order.id));
+  await consumer.start();
+  return variant;
+}
+
+/** Events per second from the first publish to the last handler call, and this process's CPU µs per event. */
+async function throughput(v: Variant, first: number): Promise<{ eps: number; cpuUs: number }> {
+  let handled = 0;
+  let done!: () => void;
+  const all = new Promise<void>((resolve) => (done = resolve));
+  v.onHandled = (id) => {
+    if (id >= first && ++handled === MESSAGES) done();
+  };
+  const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
+  await Promise.all([v.publish(first, MESSAGES, WINDOW), all]);
+  const cpu = process.cpuUsage(cpu0);
+  return { eps: (MESSAGES / (performance.now() - t0)) * 1000, cpuUs: (cpu.user + cpu.system) / MESSAGES };
+}
+
+/** Publish→handler latency in ms, one message at a time (no queueing). */
+async function latency(v: Variant, first: number): Promise<number[]> {
+  const samples: number[] = [];
+  for (let i = 0; i < LATENCY; i++) {
+    const id = first + i;
+    let t0 = 0;
+    const arrived = new Promise<void>((resolve) => {
+      v.onHandled = (got) => {
+        if (got === id) {
+          samples.push(performance.now() - t0);
+          resolve();
+        }
+      };
+    });
+    t0 = performance.now();
+    await Promise.all([v.publish(id, 1, 1), arrived]);
+  }
+  return samples;
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+const percentile = (xs: number[], p: number): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
+};
+const round2 = (x: number): number => Math.round(x * 100) / 100;
+const round3 = (x: number): number => Math.round(x * 1000) / 1000;
+
+async function main(): Promise<void> {
+  console.log(`Tidings benchmark: ${MESSAGES} messages per throughput phase, ${LATENCY} per latency phase, ${ROUNDS} rounds, window ${WINDOW}, prefetch ${PREFETCH}`);
+  console.log(`message: ${Buffer.byteLength(JSON.stringify(Order.sample(1)))} bytes of JSON (an Order with three lines), persistent, confirmed, manually acked`);
+  // BENCH_ONLY=tidings_novalidate (say) runs one variant, for profiling; the summary then needs all three.
+  const only = process.env.BENCH_ONLY;
+  const variants = [
+    ...(!only || only === 'raw' ? [await rawVariant()] : []),
+    ...(!only || only === 'tidings' ? [await tidingsVariant(true)] : []),
+    ...(!only || only === 'tidings_novalidate' ? [await tidingsVariant(false)] : []),
+  ];
+  const eps = new Map<string, number[]>(variants.map((v) => [v.name, []]));
+  const cpu = new Map<string, number[]>(variants.map((v) => [v.name, []]));
+  const lat = new Map<string, number[]>(variants.map((v) => [v.name, []]));
+  let id = 0;
+  try {
+    // warm-up: JIT, connections, queues
+    for (const v of variants) {
+      await v.publish(id, 2_000, WINDOW).then(() => undefined);
+      id += 2_000;
+      await latency(v, id);
+      id += LATENCY;
+    }
+    for (let r = 1; r <= ROUNDS; r++) {
+      const order = r % 2 ? variants : [...variants].reverse();
+      for (const v of order) {
+        const { eps: e, cpuUs } = await throughput(v, id);
+        id += MESSAGES;
+        cpu.get(v.name)!.push(cpuUs);
+        const l = await latency(v, id);
+        id += LATENCY;
+        eps.get(v.name)!.push(e);
+        lat.get(v.name)!.push(...l);
+        console.log(`round ${r} ${v.name.padEnd(19)} ${Math.round(e).toString().padStart(6)} ev/s ${cpuUs.toFixed(1).padStart(6)} µs CPU/event   p50 ${percentile(l, 50).toFixed(3)} ms   p99 ${percentile(l, 99).toFixed(3)} ms`);
+      }
+    }
+  } finally {
+    for (const v of variants) await v.close().catch(() => undefined);
+    const c = await amqp.connect(URL);
+    const ch = await c.createChannel();
+    await ch.deleteExchange(ORDERS.name).catch(() => undefined);
+    await c.close().catch(() => undefined);
+  }
+  if (only) return;
+  const m = (name: string): number => median(eps.get(name)!);
+  const result = {
+    messages: MESSAGES,
+    rounds: ROUNDS,
+    raw_eps: Math.round(m('raw')),
+    tidings_eps: Math.round(m('tidings')),
+    tidings_novalidate_eps: Math.round(m('tidings_novalidate')),
+    ratio: round3(m('tidings') / m('raw')),
+    novalidate_ratio: round3(m('tidings_novalidate') / m('raw')),
+    raw_p50_ms: round3(percentile(lat.get('raw')!, 50)),
+    raw_p99_ms: round3(percentile(lat.get('raw')!, 99)),
+    tidings_p50_ms: round3(percentile(lat.get('tidings')!, 50)),
+    tidings_p99_ms: round3(percentile(lat.get('tidings')!, 99)),
+    tidings_novalidate_p50_ms: round3(percentile(lat.get('tidings_novalidate')!, 50)),
+    tidings_novalidate_p99_ms: round3(percentile(lat.get('tidings_novalidate')!, 99)),
+    raw_cpu_us_per_event: round2(median(cpu.get('raw')!)),
+    tidings_cpu_us_per_event: round2(median(cpu.get('tidings')!)),
+    tidings_novalidate_cpu_us_per_event: round2(median(cpu.get('tidings_novalidate')!)),
+  };
+  console.log('');
+  console.log(`median throughput: raw ${result.raw_eps} ev/s, tidings ${result.tidings_eps} ev/s (×${round2(result.ratio)}), tidings without validation ${result.tidings_novalidate_eps} ev/s (×${round2(result.novalidate_ratio)})`);
+  console.log(`latency p50/p99: raw ${result.raw_p50_ms}/${result.raw_p99_ms} ms, tidings ${result.tidings_p50_ms}/${result.tidings_p99_ms} ms, tidings without validation ${result.tidings_novalidate_p50_ms}/${result.tidings_novalidate_p99_ms} ms`);
+  console.log(`node CPU per event (publisher and consumer in this process): raw ${result.raw_cpu_us_per_event} µs, tidings ${result.tidings_cpu_us_per_event} µs, tidings without validation ${result.tidings_novalidate_cpu_us_per_event} µs`);
+  console.log(JSON.stringify(result));
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,54 @@
+import 'reflect-metadata';
+import { readFileSync } from 'node:fs';
+import { closeOnSignals, consoleLogger, EventBus } from '@tidings/core';
+import { AmqpTransport } from '@tidings/amqp';
+import { Order, SHOP } from './readme-example';
+
+/** TLS to a broker with its own CA, and a client certificate (mutual TLS). */
+export function tlsTransport(): AmqpTransport {
+  return new AmqpTransport({
+    url: 'amqps://billing:secret@rabbit.internal:5671/prod',
+    tls: {
+      ca: readFileSync('/etc/tidings/ca.pem'),
+      cert: readFileSync('/etc/tidings/billing.crt'),
+      key: readFileSync('/etc/tidings/billing.key'),
+    },
+  });
+}
+
+/** A three-node cluster: URLs are tried in turn, on start-up and after every lost connection. */
+export function clusterBus(): EventBus {
+  const transport = new AmqpTransport({
+    url: ['amqp://billing:secret@rabbit-1:5672', 'amqp://billing:secret@rabbit-2:5672', 'amqp://billing:secret@rabbit-3:5672'],
+    connectionName: `billing@${process.env.HOSTNAME ?? 'local'}`,
+    heartbeatSeconds: 15,
+    reconnect: { initialDelayMs: 200, maxDelayMs: 10_000 },
+    logger: consoleLogger('info'),
+  });
+  const bus = new EventBus({ service: 'billing', transport });
+  bus
+    .queue('billing_order', { type: 'quorum' }) // replicated on the cluster's nodes
+    .bind(SHOP, 'order.*.submit')
+    .on(Order.submit, async (order) => console.log(`charging ${order.id}`));
+  return bus;
+}
+
+/** Readiness for a load balancer or Kubernetes probe. */
+export function ready(bus: EventBus): boolean {
+  const { state, transport } = bus.health();
+  return state === 'started' && transport.connected && (transport.consumers['billing_order'] ?? 0) > 0;
+}
+
+/** Logs every connection event; `subscribe` never throws into the transport. */
+export function watch(transport: AmqpTransport): () => void {
+  return transport.subscribe((event) => {
+    if (event.type === 'disconnected') console.warn('RabbitMQ connection lost; reconnecting', event.error?.message);
+    if (event.type === 'blocked') console.warn(`RabbitMQ blocks publishing: ${event.reason}`);
+  });
+}
+
+/** On SIGTERM/SIGINT: stop consuming, finish running handlers (up to 20 s), flush confirms, exit. */
+export async function run(bus: EventBus): Promise<void> {
+  closeOnSignals(bus, { timeoutMs: 20_000 });
+  await bus.start();
+}

@@ -1,0 +1,303 @@
+import type { Channel, ConsumeMessage, Message } from 'amqplib';
+import type { Consumer, Delivery, DeliveryHandler, Disposition, Logger } from '@tidings/core';
+import { toDelivery } from './wire';
+
+/** What a consumer needs from its transport. */
+export interface ConsumerHost {
+  readonly logger: Logger;
+  /** A fresh channel on the live connection; rejects when disconnected. */
+  openChannel(): Promise<Channel>;
+  /** Whether the connection that `channel` belongs to is still the live one. */
+  connectionAlive(): boolean;
+  isClosing(): boolean;
+  /** Re-declares the queue (and what it needs) before consuming again. */
+  redeclareQueue(queue: string): Promise<void>;
+  /** Carries out a retry or dead-letter disposition by publishing a confirmed copy. */
+  publishCopy(delivery: Delivery, msg: ConsumeMessage, disposition: Exclude<Disposition, { action: 'ack' }>): Promise<void>;
+  reportError(error: Error): void;
+  backoff(attempt: number): number;
+  forget(consumer: AmqpConsumer): void;
+}
+
+type State = 'starting' | 'active' | 'recovering' | 'cancelled';
+
+/**
+ * A push consumer (basic.consume) on its own channel, so its prefetch and its failures are its
+ * own. A delivery is acked only after its disposition was carried out; acks of contiguous
+ * settled deliveries are coalesced with `multiple`. A consumer the broker cancels (queue
+ * deleted) or whose channel closes is re-established after re-declaring its queue.
+ */
+export class AmqpConsumer implements Consumer {
+  private state: State = 'starting';
+  private channel: Channel | undefined;
+  private consumerTag: string | undefined;
+  /** Delivery tags handed out on the current channel and not yet acked or nacked, in order. */
+  private outstanding: number[] = [];
+  private toAck = new Set<number>();
+  private flushScheduled = false;
+  private inFlight = 0;
+  private recovering = false;
+  private recoverTimer: NodeJS.Timeout | undefined;
+  private recentRecoveries: number[] = [];
+
+  constructor(
+    readonly queue: string,
+    private readonly handler: DeliveryHandler,
+    private readonly prefetch: number,
+    private readonly host: ConsumerHost,
+  ) {}
+
+  get active(): boolean {
+    return this.state === 'active';
+  }
+
+  get cancelled(): boolean {
+    return this.state === 'cancelled';
+  }
+
+  /** Not narrowed by the compiler: `state` changes across awaits. */
+  private isCancelled(): boolean {
+    return this.state === 'cancelled';
+  }
+
+  /** Opens a channel and starts consuming; rejects with the broker's error (e.g. 404 no queue). */
+  async start(): Promise<void> {
+    if (this.state === 'cancelled') return;
+    const ch = await this.host.openChannel();
+    ch.on('error', (err: Error) => this.host.logger.warn(`consumer channel of '${this.queue}' failed: ${err.message}`));
+    ch.on('close', () => setImmediate(() => this.onChannelClosed(ch)));
+    this.channel = ch;
+    this.outstanding = [];
+    this.toAck.clear();
+    try {
+      await ch.prefetch(this.prefetch);
+      const ok = await ch.consume(this.queue, (msg) => this.onMessage(ch, msg), { noAck: false });
+      if (this.channel !== ch) return;
+      this.consumerTag = ok.consumerTag;
+      if (this.isCancelled()) {
+        await this.closeChannel();
+        return;
+      }
+      this.state = 'active';
+    } catch (error) {
+      if (this.channel === ch) this.channel = undefined;
+      await ch.close().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /** The connection dropped; the transport calls `restart` once it is back. */
+  onConnectionLost(): void {
+    if (this.state === 'cancelled') return;
+    this.channel = undefined;
+    this.consumerTag = undefined;
+    this.state = 'recovering';
+  }
+
+  /** After a reconnect (topology already re-declared). */
+  async restart(): Promise<void> {
+    if (this.state === 'cancelled' || this.recovering) return;
+    try {
+      await this.start();
+    } catch (error) {
+      this.host.logger.warn(`could not resume consuming '${this.queue}': ${(error as Error).message}; retrying`);
+      this.recover('resume after reconnect failed');
+    }
+  }
+
+  /** Stops new deliveries; the channel closes once the deliveries already handed out have settled. */
+  async cancel(): Promise<void> {
+    if (this.state === 'cancelled') return;
+    this.state = 'cancelled';
+    clearTimeout(this.recoverTimer);
+    this.host.forget(this);
+    const ch = this.channel;
+    if (ch && this.consumerTag) {
+      try {
+        await ch.cancel(this.consumerTag);
+      } catch {
+        // the channel is gone: nothing more will be delivered anyway
+      }
+    }
+    this.consumerTag = undefined;
+    if (this.inFlight === 0) await this.closeChannel();
+  }
+
+  /** Closes the channel; unsettled deliveries return to the queue. */
+  async closeChannel(): Promise<void> {
+    const ch = this.channel;
+    this.channel = undefined;
+    if (!ch) return;
+    this.flushAcks(ch);
+    await ch.close().catch(() => undefined);
+  }
+
+  private onMessage(ch: Channel, msg: ConsumeMessage | null): void {
+    if (msg === null) {
+      // basic.cancel from the broker: the queue was deleted (or failed over).
+      if (this.channel !== ch || this.state === 'cancelled') return;
+      this.consumerTag = undefined;
+      this.host.reportError(new Error(`The broker cancelled the consumer of '${this.queue}' (queue deleted?); re-declaring it and consuming again.`));
+      this.recover('cancelled by the broker');
+      return;
+    }
+    const tag = msg.fields.deliveryTag;
+    this.outstanding.push(tag);
+    if (this.state === 'cancelled') {
+      this.nack(ch, tag);
+      return;
+    }
+    let delivery: Delivery;
+    try {
+      delivery = toDelivery(this.queue, msg);
+    } catch (error) {
+      this.host.reportError(error as Error);
+      this.nack(ch, tag);
+      return;
+    }
+    this.inFlight++;
+    Promise.resolve()
+      .then(() => this.handler(delivery))
+      .then(
+        (disposition) => this.settle(ch, msg, delivery, disposition),
+        (error: unknown) => {
+          this.host.reportError(new Error(`The delivery handler of '${this.queue}' threw (${(error as Error)?.message ?? String(error)}); the message returns to the queue in 1 s.`));
+          this.nackLater(ch, tag);
+        },
+      )
+      .catch((error: unknown) => this.host.reportError(error as Error))
+      .finally(() => {
+        this.inFlight--;
+        // After cancel, the channel stays open only for the settlements still to come.
+        if (this.inFlight === 0 && this.state === 'cancelled') setImmediate(() => void this.closeChannel());
+      });
+  }
+
+  private async settle(ch: Channel, msg: ConsumeMessage, delivery: Delivery, disposition: Disposition): Promise<void> {
+    const tag = msg.fields.deliveryTag;
+    if (this.channel !== ch) return; // its channel is gone: the broker redelivers it
+    if (disposition.action !== 'ack') {
+      try {
+        // Send the copy before acking the original, so a crash in between cannot drop it.
+        await this.host.publishCopy(delivery, msg, disposition);
+      } catch (error) {
+        if (this.channel !== ch) return;
+        this.host.reportError(
+          new Error(`Could not ${disposition.action} message ${delivery.properties.messageId} from '${this.queue}': ${(error as Error).message}. It returns to the queue in 1 s.`),
+        );
+        this.nackLater(ch, tag);
+        return;
+      }
+      if (this.channel !== ch) return; // copy sent, original will be redelivered: a duplicate, never a loss
+    }
+    this.toAck.add(tag);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => {
+        this.flushScheduled = false;
+        this.flushAcks(ch);
+      });
+    }
+  }
+
+  /** Acks settled deliveries: the contiguous run at the head with one `multiple` ack, the rest one by one. */
+  private flushAcks(ch: Channel): void {
+    if (this.toAck.size === 0) return;
+    if (this.channel !== ch) {
+      this.toAck.clear();
+      return;
+    }
+    try {
+      let last = -1;
+      let count = 0;
+      while (this.outstanding.length > 0 && this.toAck.has(this.outstanding[0]!)) {
+        last = this.outstanding.shift()!;
+        this.toAck.delete(last);
+        count++;
+      }
+      if (count > 0) ch.ack(message(last), count > 1);
+      for (const tag of this.toAck) {
+        this.removeOutstanding(tag);
+        ch.ack(message(tag), false);
+      }
+    } catch {
+      // channel closed meanwhile: the broker requeues what was not acked
+    }
+    this.toAck.clear();
+  }
+
+  private nack(ch: Channel, tag: number): void {
+    if (this.channel !== ch) return;
+    this.removeOutstanding(tag);
+    try {
+      ch.nack(message(tag), false, true);
+    } catch {
+      // channel closed meanwhile: requeued anyway
+    }
+  }
+
+  /** Requeues after a pause: a delivery that fails this way every time must not spin. */
+  private nackLater(ch: Channel, tag: number): void {
+    const timer = setTimeout(() => this.nack(ch, tag), 1000);
+    timer.unref();
+  }
+
+  private removeOutstanding(tag: number): void {
+    const i = this.outstanding.indexOf(tag);
+    if (i >= 0) this.outstanding.splice(i, 1);
+  }
+
+  private onChannelClosed(ch: Channel): void {
+    if (this.channel !== ch) return;
+    this.channel = undefined;
+    this.consumerTag = undefined;
+    if (this.state === 'cancelled') return;
+    this.state = 'recovering';
+    // A lost connection is recovered by the transport, which restarts every consumer.
+    if (this.host.connectionAlive()) this.recover('its channel was closed by the broker');
+  }
+
+  /** Re-declares the queue and consumes again, with backoff, until it works or the consumer is cancelled. */
+  private recover(reason: string): void {
+    if (this.recovering || this.state === 'cancelled' || this.host.isClosing()) return;
+    this.recovering = true;
+    this.state = 'recovering';
+    const old = this.channel;
+    this.channel = undefined;
+    this.consumerTag = undefined;
+    if (old) old.close().catch(() => undefined);
+    this.host.logger.warn(`consumer of '${this.queue}' stopped (${reason}); re-establishing it`);
+    // A consumer that keeps failing right after it recovered backs off instead of spinning.
+    const now = Date.now();
+    this.recentRecoveries = this.recentRecoveries.filter((t) => now - t < 10_000);
+    this.recentRecoveries.push(now);
+    let attempt = this.recentRecoveries.length - 1;
+    const tryAgain = (): void => {
+      attempt++;
+      this.recoverTimer = setTimeout(() => {
+        if (this.state === 'cancelled' || this.host.isClosing() || !this.host.connectionAlive()) {
+          this.recovering = false; // the transport's reconnect restarts it
+          return;
+        }
+        this.host
+          .redeclareQueue(this.queue)
+          .then(() => this.start())
+          .then(
+            () => {
+              this.recovering = false;
+              this.host.logger.info(`consumer of '${this.queue}' re-established`);
+            },
+            (error: unknown) => {
+              this.host.logger.warn(`re-establishing the consumer of '${this.queue}' failed: ${(error as Error).message}`);
+              tryAgain();
+            },
+          );
+      }, attempt === 1 ? 0 : this.host.backoff(attempt - 1));
+    };
+    tryAgain();
+  }
+}
+
+function message(deliveryTag: number): Message {
+  return { fields: { deliveryTag } } as unknown as Message;
+}

@@ -1,0 +1,2 @@
+export * from './declaration-conflict-error';
+export * from './connection-error';

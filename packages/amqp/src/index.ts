@@ -1,0 +1,5 @@
+export { AmqpTransport } from './amqp-transport';
+export { DEFAULT_AMQP_URL, backoffDelay, type AmqpReconnectOptions, type AmqpTlsOptions, type AmqpTransportOptions } from './options';
+export { DELAY_BUCKETS_MS, delayBucketMs, delayQueueName, topologyError } from './topology';
+export { TIMESTAMP_MS_HEADER } from './wire';
+export * from './errors';

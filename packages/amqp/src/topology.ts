@@ -1,0 +1,107 @@
+import type { Channel, Options } from 'amqplib';
+import { deadLetterQueueName, retryQueuePrefix, TopologyError, type ExchangeSpec, type QueueSpec } from '@tidings/core';
+import { DeclarationConflictError } from './errors';
+
+/**
+ * Delay queues hold retries: one queue per bucket, each with a fixed `x-message-ttl`, so every
+ * message in it expires in arrival order and a short delay never waits behind a long one
+ * (per-message expiration would: RabbitMQ only expires messages at the head of a queue).
+ * Buckets are powers of two from 16 ms to about 37 hours; a requested delay goes to the
+ * nearest bucket on a log scale (within a factor of √2).
+ */
+export const DELAY_BUCKETS_MS: readonly number[] = Array.from({ length: 24 }, (_, i) => 2 ** (i + 4));
+
+export function delayBucketMs(delayMs: number): number {
+  if (!(delayMs > DELAY_BUCKETS_MS[0]!)) return DELAY_BUCKETS_MS[0]!;
+  const exponent = Math.round(Math.log2(delayMs));
+  return DELAY_BUCKETS_MS[Math.min(DELAY_BUCKETS_MS.length - 1, Math.max(0, exponent - 4))]!;
+}
+
+/** `billing_order.retry.1024ms`: holds billing_order's retries for 1024 ms, then sends them back. */
+export function delayQueueName(queue: string, bucketMs: number): string {
+  return `${retryQueuePrefix(queue)}.${bucketMs}ms`;
+}
+
+export interface DelayQueueSpec {
+  readonly name: string;
+  readonly target: QueueSpec;
+  readonly ttlMs: number;
+}
+
+function queueArguments(spec: Pick<QueueSpec, 'queueType'>): Record<string, unknown> {
+  return { 'x-queue-type': spec.queueType };
+}
+
+export async function declareExchange(ch: Channel, e: ExchangeSpec): Promise<void> {
+  await ch.assertExchange(e.name, e.type, { durable: e.durable, autoDelete: e.autoDelete });
+}
+
+/** The service queue, its dead-letter queue and its bindings. */
+export async function declareQueue(ch: Channel, q: QueueSpec): Promise<void> {
+  const options: Options.AssertQueue = { durable: q.durable, autoDelete: q.autoDelete, arguments: queueArguments(q) };
+  await ch.assertQueue(q.name, options);
+  await ch.assertQueue(deadLetterQueueName(q.name), options);
+  for (const b of q.bindings) await ch.bindQueue(q.name, b.exchange, b.pattern);
+}
+
+/** Expired messages go back through the default exchange to the service queue. */
+export async function declareDelayQueue(ch: Channel, d: DelayQueueSpec): Promise<void> {
+  await ch.assertQueue(d.name, {
+    durable: d.target.durable,
+    autoDelete: false,
+    arguments: {
+      ...queueArguments(d.target),
+      'x-message-ttl': d.ttlMs,
+      'x-dead-letter-exchange': '',
+      'x-dead-letter-routing-key': d.target.name,
+    },
+  });
+}
+
+const INEQUIVALENT = /inequivalent arg '([^']+)' for (queue|exchange) '([^']*)' in vhost '([^']*)': received (.+?) but current is (.+?)"?\s*$/;
+
+/** Describes an AMQP value as the broker prints it: `the value 'quorum' of type 'longstr'` → `'quorum'`. */
+function brokerValue(text: string, argument: string): string {
+  const t = text.trim();
+  if (t === 'none') return argument === 'x-queue-type' ? `'classic' (not set)` : 'none (not set)';
+  const typed = /^the value (.+) of type '[^']+'$/.exec(t);
+  return typed ? typed[1]! : t;
+}
+
+/**
+ * Turns a failed declaration into a TopologyError that names the entity, the setting and
+ * both values; a 406 PRECONDITION_FAILED becomes a DeclarationConflictError.
+ */
+export function topologyError(error: unknown, what: string): TopologyError {
+  const err = error as { message?: string; code?: number } | undefined;
+  const text = String(err?.message ?? error);
+  const m = INEQUIVALENT.exec(text);
+  if (m) {
+    const [, argument, kind, name, vhost, received, current] = m as unknown as [string, string, 'queue' | 'exchange', string, string, string, string];
+    const declared = brokerValue(received, argument);
+    const existing = brokerValue(current, argument);
+    const remedy =
+      kind === 'queue'
+        ? `Either change this service to declare ${argument} = ${existing}, or delete the queue (rabbitmqctl delete_queue '${name}' -p '${vhost}'; its messages are lost) so it is re-created.`
+        : `Either change this service to declare ${argument} = ${existing}, or delete the exchange (with rabbitmqadmin or the management UI) so it is re-created.`;
+    return new DeclarationConflictError(
+      `The ${kind} '${name}' already exists in vhost '${vhost}' with ${argument} = ${existing}, but this service declares it with ${argument} = ${declared} (406 PRECONDITION_FAILED). ${remedy}`,
+      kind,
+      name,
+      argument,
+      declared,
+      existing,
+      { cause: error },
+    );
+  }
+  if (err?.code === 406) {
+    return new DeclarationConflictError(`Declaring ${what} failed: ${text}. The broker has it with different settings; align them or delete it.`, undefined, undefined, undefined, undefined, undefined, { cause: error });
+  }
+  if (err?.code === 404) {
+    return new TopologyError(`Declaring ${what} failed: ${text}. Declare the exchange first (the bus does this for every bound exchange).`, what, { cause: error });
+  }
+  if (err?.code === 403) {
+    return new TopologyError(`Declaring ${what} failed: ${text}. The broker user lacks 'configure' permission on it (rabbitmqctl set_permissions).`, what, { cause: error });
+  }
+  return new TopologyError(`Declaring ${what} failed: ${text}`, what, { cause: error });
+}

@@ -1,0 +1,296 @@
+import { expect } from 'chai';
+import {
+  deadLetterQueueName,
+  HEADERS,
+  PublishError,
+  silentLogger,
+  TopologyError,
+  type Delivery,
+  type OutgoingMessage,
+  type QueueSpec,
+  type TransportEvent,
+} from '@tidings/core';
+import { collectDeliveries, Deferred, expectRejection, uniquePrefix, waitFor } from '@tidings/testing';
+import { AmqpConnectionError, AmqpTransport, DeclarationConflictError, delayBucketMs, delayQueueName, TIMESTAMP_MS_HEADER, type AmqpTransportOptions } from '../src';
+import { AMQP_URL, deleteTopology, rabbitmqctl, rawConnection, requireBroker } from './broker';
+
+describe('delayBucketMs', () => {
+  it('rounds delays to power-of-two buckets within a factor of √2', () => {
+    for (const ms of [1, 16, 50, 100, 1000, 1500, 60_000, 3_600_000]) {
+      const b = delayBucketMs(ms);
+      expect(Math.log2(b) % 1).to.equal(0);
+      if (ms >= 16) expect(b / ms).to.be.within(1 / Math.SQRT2 - 1e-9, Math.SQRT2 + 1e-9);
+    }
+    expect(delayBucketMs(0)).to.equal(16);
+    expect(delayBucketMs(1e12)).to.equal(2 ** 27);
+  });
+});
+
+describe('AmqpTransport', function () {
+  this.timeout(30_000);
+  before(async function () {
+    await requireBroker(this);
+  });
+
+  let prefix: string;
+  let transports: AmqpTransport[];
+  const declared = { queues: [] as string[], exchanges: [] as string[] };
+
+  beforeEach(() => {
+    prefix = uniquePrefix('amqp');
+    transports = [];
+  });
+  afterEach(async () => {
+    await Promise.allSettled(transports.map((t) => t.close()));
+    await deleteTopology(declared);
+    declared.queues.length = 0;
+    declared.exchanges.length = 0;
+  });
+
+  const make = (options: AmqpTransportOptions = {}): AmqpTransport => {
+    const t = new AmqpTransport({ url: AMQP_URL, logger: silentLogger, reconnect: { initialDelayMs: 50, maxDelayMs: 1000 }, ...options });
+    transports.push(t);
+    return t;
+  };
+  const spec = (name: string, extra: Partial<QueueSpec> = {}): QueueSpec => ({
+    name,
+    durable: true,
+    autoDelete: false,
+    queueType: 'classic',
+    bindings: [{ exchange: `${prefix}ex`, pattern: 'amqp.*.submit' }],
+    ...extra,
+  });
+  const setUp = async (t: AmqpTransport, queue = `${prefix}q`, extra: Partial<QueueSpec> = {}): Promise<string> => {
+    declared.exchanges.push(`${prefix}ex`);
+    declared.queues.push(queue);
+    await t.declare({ exchanges: [{ name: `${prefix}ex`, type: 'topic', durable: true, autoDelete: false }], queues: [spec(queue, extra)] });
+    return queue;
+  };
+  let seq = 0;
+  const message = (body: unknown = { n: ++seq }, mandatory = true): OutgoingMessage => ({
+    exchange: `${prefix}ex`,
+    routingKey: 'amqp.v1.submit',
+    body: Buffer.from(JSON.stringify(body)),
+    mandatory,
+    properties: { messageId: `${prefix}m${++seq}`, timestamp: 1_700_000_000_123, contentType: 'application/json', headers: { [HEADERS.attempt]: 1 } },
+  });
+
+  describe('publish', () => {
+    it('writes persistent messages with a seconds timestamp, and gives consumers the millisecond one back', async () => {
+      const t = make();
+      const q = await setUp(t);
+      await t.publish(message({ a: 1 }));
+      const conn = await rawConnection();
+      const ch = await conn.createChannel();
+      const got = await ch.get(q, { noAck: true });
+      await conn.close();
+      expect(got).to.not.equal(false);
+      if (got === false) return;
+      expect(got.properties.deliveryMode).to.equal(2);
+      expect(got.properties.timestamp).to.equal(1_700_000_000);
+      expect(got.properties.headers?.[TIMESTAMP_MS_HEADER]).to.equal(1_700_000_000_123);
+      expect(got.properties.contentType).to.equal('application/json');
+      await t.publish(message({ a: 2 }));
+      const [d] = await collectDeliveries(t, q, 1);
+      expect(d!.properties.timestamp).to.equal(1_700_000_000_123);
+      expect(d!.properties.headers).to.not.have.property(TIMESTAMP_MS_HEADER);
+    });
+
+    it('rejects publishes beyond publishBufferSize with a PublishError that says what to do', async () => {
+      const t = make({ publishBufferSize: 5 });
+      await setUp(t);
+      const outcomes = await Promise.allSettled(Array.from({ length: 12 }, () => t.publish(message())));
+      const rejected = outcomes.filter((o): o is PromiseRejectedResult => o.status === 'rejected');
+      expect(outcomes.filter((o) => o.status === 'fulfilled')).to.have.length(5);
+      expect(rejected).to.have.length(7);
+      expect(rejected[0]!.reason).to.be.instanceOf(PublishError);
+      expect((rejected[0]!.reason as Error).message).to.match(/publishBufferSize = 5.*raise publishBufferSize/);
+    });
+
+    it('holds publishes made before the first connection and rejects them on close', async () => {
+      const t = make({ publishBufferSize: 2 });
+      const first = t.publish(message());
+      const second = t.publish(message());
+      await expectRejection(t.publish(message()), PublishError, 'not connected');
+      expect(t.health().pendingPublishes).to.equal(2);
+      await t.close();
+      await expectRejection(first, PublishError);
+      await expectRejection(second, PublishError);
+    });
+
+    it('close() waits for every outstanding confirm: nothing published before close is lost', async () => {
+      const t = make();
+      const q = await setUp(t);
+      const n = 2000;
+      const all = Promise.allSettled(Array.from({ length: n }, () => t.publish(message())));
+      await t.close();
+      const outcomes = await all;
+      expect(outcomes.filter((o) => o.status === 'fulfilled')).to.have.length(n);
+      const conn = await rawConnection();
+      const ch = await conn.createChannel();
+      const { messageCount } = await ch.checkQueue(q);
+      await conn.close();
+      expect(messageCount).to.equal(n);
+      expect(t.health()).to.deep.equal({ connected: false, consumers: {}, pendingPublishes: 0 });
+    });
+
+    it('survives the broker closing the publish channel (exchange deleted under it): that publish fails, the rest go on', async () => {
+      const t = make();
+      const q = await setUp(t);
+      const gone = `${prefix}gone`;
+      declared.exchanges.push(gone);
+      await t.declare({ exchanges: [{ name: gone, type: 'topic', durable: false, autoDelete: false }], queues: [] });
+      const conn = await rawConnection();
+      const ch = await conn.createChannel();
+      await ch.deleteExchange(gone);
+      await conn.close();
+      const doomed = t.publish({ ...message(), exchange: gone });
+      const fine = Array.from({ length: 50 }, () => t.publish(message()));
+      await expectRejection(doomed, TopologyError, gone);
+      await Promise.all(fine);
+      expect(await collectDeliveries(t, q, 50)).to.have.length(50);
+      expect(t.health().connected).to.equal(true);
+      // declared here before, so the next publish declares it again instead of failing
+      await t.publish({ ...message(), exchange: gone, mandatory: false });
+    });
+  });
+
+  describe('declare', () => {
+    it('turns PRECONDITION_FAILED into a DeclarationConflictError naming the queue, the argument and both values, and keeps working', async () => {
+      const t = make();
+      const q = await setUp(t);
+      const error = await expectRejection(t.declare({ exchanges: [], queues: [spec(q, { queueType: 'quorum' })] }), DeclarationConflictError);
+      expect(error).to.be.instanceOf(TopologyError);
+      expect(error.kind).to.equal('queue');
+      expect(error.entityName).to.equal(q);
+      expect(error.argument).to.equal('x-queue-type');
+      expect(error.declared).to.equal(`'quorum'`);
+      expect(error.existing).to.equal(`'classic'`);
+      expect(error.message).to.contain(`The queue '${q}' already exists in vhost '/' with x-queue-type = 'classic', but this service declares it with x-queue-type = 'quorum'`);
+      expect(error.message).to.contain('rabbitmqctl delete_queue');
+
+      const durable = await expectRejection(t.declare({ exchanges: [], queues: [spec(q, { durable: false })] }), DeclarationConflictError);
+      expect([durable.argument, durable.declared, durable.existing]).to.deep.equal(['durable', `'false'`, `'true'`]);
+
+      const exchange = await expectRejection(t.declare({ exchanges: [{ name: `${prefix}ex`, type: 'direct', durable: true, autoDelete: false }], queues: [] }), DeclarationConflictError);
+      expect([exchange.kind, exchange.argument, exchange.declared, exchange.existing]).to.deep.equal(['exchange', 'type', `'direct'`, `'topic'`]);
+
+      // the refusals closed channels on the broker, not the transport
+      await t.declare({ exchanges: [], queues: [spec(q)] });
+      await t.publish(message({ still: 'working' }));
+      const [d] = await collectDeliveries(t, q, 1);
+      expect(JSON.parse(d!.body.toString())).to.deep.equal({ still: 'working' });
+      expect(t.health().connected).to.equal(true);
+    });
+
+    it('declares quorum queues with quorum dead-letter queues', async () => {
+      const t = make();
+      const q = await setUp(t, `${prefix}qq`, { queueType: 'quorum' });
+      await t.publish(message({ q: 1 }));
+      const [d] = await collectDeliveries(t, q, 1);
+      expect(JSON.parse(d!.body.toString())).to.deep.equal({ q: 1 });
+      const conn = await rawConnection();
+      const ch = await conn.createChannel();
+      ch.on('error', () => undefined);
+      // redeclaring the DLQ as classic must conflict: it is a quorum queue
+      const err = await ch.assertQueue(deadLetterQueueName(q), { durable: true, arguments: { 'x-queue-type': 'classic' } }).then(
+        () => undefined,
+        (e: Error) => e,
+      );
+      await conn.close().catch(() => undefined);
+      expect(err?.message).to.contain('x-queue-type');
+    });
+  });
+
+  describe('retries', () => {
+    it('sends a retry through a delay queue whose TTL matches the delay bucket, with attempt + 1', async () => {
+      const t = make();
+      const q = await setUp(t);
+      declared.queues.push(delayQueueName(q, delayBucketMs(100)));
+      const got: { d: Delivery; at: number }[] = [];
+      const done = new Deferred<void>();
+      await t.consume(
+        q,
+        async (d) => {
+          got.push({ d, at: Date.now() });
+          if (got.length < 3) return { action: 'retry', delayMs: got.length === 1 ? 100 : 20, error: 'boom' };
+          done.resolve();
+          return { action: 'ack' };
+        },
+        { prefetch: 10 },
+      );
+      await t.publish(message({ r: 1 }));
+      await done.promise;
+      expect(got.map((g) => g.d.attempt)).to.deep.equal([1, 2, 3]);
+      expect(got.map((g) => g.d.routingKey)).to.deep.equal(['amqp.v1.submit', 'amqp.v1.submit', 'amqp.v1.submit']);
+      expect(got[1]!.at - got[0]!.at).to.be.at.least(100); // 100 ms → the 128 ms bucket
+      expect(got[2]!.d.properties.headers).to.not.have.property('x-death');
+    });
+
+  });
+
+  describe('consumers', () => {
+    it('notices a consumer cancelled by the broker (queue deleted), re-declares the queue and consumes again', async () => {
+      const t = make();
+      const q = await setUp(t);
+      const events: TransportEvent[] = [];
+      t.subscribe((e) => events.push(e));
+      const got: Delivery[] = [];
+      await t.consume(q, async (d) => (got.push(d), { action: 'ack' }), { prefetch: 5 });
+      expect(t.health().consumers[q]).to.equal(1);
+      const conn = await rawConnection();
+      const ch = await conn.createChannel();
+      await ch.deleteQueue(q);
+      await waitFor(() => events.some((e) => e.type === 'error' && /cancelled the consumer/.test(e.error.message)), { timeoutMs: 10_000, message: 'the cancel to be reported' });
+      await waitFor(() => t.health().consumers[q] === 1, { timeoutMs: 10_000, message: 'the consumer to come back' });
+      const { consumerCount } = await ch.checkQueue(q);
+      await conn.close();
+      expect(consumerCount).to.equal(1);
+      await t.publish(message({ after: 'delete' }));
+      await waitFor(() => got.length === 1, { timeoutMs: 10_000, message: 'a delivery after recovery' });
+      expect(JSON.parse(got[0]!.body.toString())).to.deep.equal({ after: 'delete' });
+    });
+
+    it('returns deliveries still unsettled at close to the queue', async () => {
+      const t = make();
+      const q = await setUp(t);
+      const arrived = new Deferred<void>();
+      await t.consume(q, () => (arrived.resolve(), new Promise(() => undefined)), { prefetch: 5 });
+      await t.publish(message({ pending: true }));
+      await arrived.promise;
+      await t.close();
+      const t2 = make();
+      const [d] = await collectDeliveries(t2, q, 1);
+      expect(d!.redelivered).to.equal(true);
+    });
+  });
+
+  describe('connection', () => {
+    it('fails the first connect with an AmqpConnectionError that names each URL without its password', async () => {
+      const t = make({ url: ['amqp://user:s3cret@127.0.0.1:1', 'amqp://other:hunter2@127.0.0.1:2'] });
+      const error = await expectRejection(t.connect(), AmqpConnectionError, 'rabbitmq-server -detached');
+      expect(error.message).to.contain('amqp://user:***@127.0.0.1:1');
+      expect(error.message).to.contain('amqp://other:***@127.0.0.1:2');
+      expect(error.message).to.not.match(/s3cret|hunter2/);
+    });
+
+    it('connects with the connection name and heartbeat it was given', async () => {
+      const connectionName = `${prefix}named`;
+      const t = make({ connectionName, heartbeatSeconds: 7 });
+      await t.connect();
+      const out = await rabbitmqctl(['list_connections', '-q', '--no-table-headers', 'timeout', 'client_properties']);
+      const line = out.split('\n').find((l) => l.includes(`"${connectionName}"`));
+      expect(line, out).to.not.equal(undefined);
+      expect(line!.split('\t')[0]!.trim()).to.equal('7');
+    });
+
+    it('tries the URLs in turn and reports the one it connected to, redacted', async () => {
+      const events: TransportEvent[] = [];
+      const t = make({ url: ['amqp://guest:guest@127.0.0.1:1', AMQP_URL] });
+      t.subscribe((e) => events.push(e));
+      await t.connect();
+      const connected = events.find((e) => e.type === 'connected');
+      expect(connected && connected.type === 'connected' && connected.url).to.equal(AMQP_URL.replace(/:[^:@/]*@/, ':***@'));
+    });
+  });
+});

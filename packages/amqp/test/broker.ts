@@ -1,0 +1,89 @@
+import { execFile } from 'node:child_process';
+import * as amqp from 'amqplib';
+import { deadLetterQueueName } from '@tidings/core';
+import { DEFAULT_AMQP_URL, DELAY_BUCKETS_MS, delayQueueName } from '../src';
+
+/** Broker tests share one RabbitMQ: AMQP_URL or the local default. */
+export const AMQP_URL = process.env.AMQP_URL ?? DEFAULT_AMQP_URL;
+
+let reachable: Promise<boolean> | undefined;
+
+/** Whether the broker answers; with CI=true an unreachable broker is an error, not a skip. */
+export function brokerReachable(): Promise<boolean> {
+  reachable ??= amqp
+    .connect(AMQP_URL, { timeout: 3000 })
+    .then(async (c) => {
+      c.on('error', () => undefined);
+      await c.close();
+      return true;
+    })
+    .catch((error: unknown) => {
+      if (process.env.CI) throw new Error(`RabbitMQ is not reachable at ${AMQP_URL.replace(/:[^:@/]*@/, ':***@')} and CI is set: ${(error as Error).message}`);
+      return false;
+    });
+  return reachable;
+}
+
+let skipNoticePrinted = false;
+
+/** Call in a `before` hook: skips the suite (one line, once) when no broker is reachable and CI is not set. */
+export async function requireBroker(ctx: Mocha.Context): Promise<void> {
+  if (await brokerReachable()) return;
+  if (!skipNoticePrinted) {
+    skipNoticePrinted = true;
+    console.log('    (RabbitMQ not reachable: skipping @tidings/amqp broker tests; start one with `rabbitmq-server -detached` or set AMQP_URL)');
+  }
+  ctx.skip();
+}
+
+/** Runs rabbitmqctl (bounded) and returns stdout. */
+export function rabbitmqctl(args: readonly string[], timeoutMs = 60_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile('rabbitmqctl', [...args], { timeout: timeoutMs }, (error, stdout, stderr) => {
+      if (error) reject(new Error(`rabbitmqctl ${args.join(' ')} failed: ${error.message} ${stderr}`));
+      else resolve(stdout);
+    });
+  });
+}
+
+/** Closes the broker connections whose connection_name is `name` (server-side, as an operator would). */
+export async function closeConnectionsNamed(name: string, reason = 'test: forced close'): Promise<number> {
+  const out = await rabbitmqctl(['list_connections', '-q', '--no-table-headers', 'pid', 'client_properties']);
+  const pids = out
+    .split('\n')
+    .filter((line) => line.includes(`{"connection_name","${name}"}`) || line.includes(`"connection_name",longstr,"${name}"`))
+    .map((line) => line.split('\t')[0]!.trim())
+    .filter((pid) => pid.startsWith('<'));
+  for (const pid of pids) await rabbitmqctl(['close_connection', pid, reason]).catch(() => undefined);
+  return pids.length;
+}
+
+/** A raw amqplib connection for test set-up and inspection, with its errors swallowed. */
+export async function rawConnection(): Promise<amqp.ChannelModel> {
+  const c = await amqp.connect(AMQP_URL);
+  c.on('error', () => undefined);
+  return c;
+}
+
+/** Deletes queues (with their dead-letter and delay queues) and exchanges a test declared. */
+export async function deleteTopology(declared: { readonly queues: readonly string[]; readonly exchanges: readonly string[] }): Promise<void> {
+  if (declared.queues.length === 0 && declared.exchanges.length === 0) return;
+  const c = await rawConnection();
+  try {
+    const ch = await c.createChannel();
+    ch.on('error', () => undefined);
+    const names = new Set<string>();
+    for (const q of declared.queues) {
+      names.add(q);
+      if (!q.endsWith('.dlq')) {
+        names.add(deadLetterQueueName(q));
+        for (const b of DELAY_BUCKETS_MS) names.add(delayQueueName(q, b));
+      }
+    }
+    for (const q of names) await ch.deleteQueue(q);
+    for (const e of declared.exchanges) await ch.deleteExchange(e);
+    await ch.close();
+  } finally {
+    await c.close().catch(() => undefined);
+  }
+}

@@ -1,0 +1,140 @@
+import { expect } from 'chai';
+import * as amqp from 'amqplib';
+import { deadLetterQueueName, EventBus, HEADERS, silentLogger, type Delivery, type HandlerContext } from '@tidings/core';
+import { collectDeliveries, Deferred, uniquePrefix, waitFor } from '@tidings/testing';
+import { AmqpTransport } from '../src';
+import { AMQP_URL, brokerReachable, deleteTopology, rawConnection, requireBroker } from './broker';
+import { Order, ORDERS } from './fixtures/orders';
+
+describe('EventBus over AmqpTransport', function () {
+  this.timeout(60_000);
+  before(async function () {
+    await requireBroker(this);
+  });
+  after(async () => {
+    if (await brokerReachable()) await deleteTopology({ queues: [], exchanges: [ORDERS.name] });
+  });
+
+  let queue: string;
+  let buses: EventBus[];
+  beforeEach(() => {
+    queue = `${uniquePrefix('bus')}billing`;
+    buses = [];
+  });
+  afterEach(async () => {
+    await Promise.allSettled(buses.map((b) => b.close({ timeoutMs: 2000 })));
+    await deleteTopology({ queues: [queue], exchanges: [] });
+  });
+
+  const bus = (service: string): EventBus => {
+    const b = new EventBus({
+      service,
+      transport: new AmqpTransport({ url: AMQP_URL, logger: silentLogger, reconnect: { initialDelayMs: 50, maxDelayMs: 1000 } }),
+      logger: silentLogger,
+      retry: { initialDelayMs: 50, maxAttempts: 4 },
+    });
+    buses.push(b);
+    return b;
+  };
+
+  it('handles an event that fails twice exactly once successfully, on attempt 3, after two delayed retries', async () => {
+    const consumer = bus('billing');
+    const attempts: { attempt: number; at: number; routingKey: string }[] = [];
+    const succeeded = new Deferred<HandlerContext>();
+    consumer
+      .queue(queue)
+      .bind(ORDERS, 'order.*.submit')
+      .on(Order.submit, async (order, ctx) => {
+        attempts.push({ attempt: ctx.attempt, at: Date.now(), routingKey: ctx.routingKey });
+        if (ctx.attempt < 3) throw new Error(`flaky ${ctx.attempt}`);
+        expect(order).to.be.instanceOf(Order);
+        succeeded.resolve(ctx);
+      });
+    await consumer.start();
+    await bus('order').publish(Order.submit, Order.sample(1));
+    const ctx = await succeeded.promise;
+    expect(ctx.attempt).to.equal(3);
+    expect(attempts.map((a) => a.attempt)).to.deep.equal([1, 2, 3]);
+    expect(attempts.every((a) => a.routingKey === 'order.v1.submit')).to.equal(true);
+    expect(attempts[1]!.at - attempts[0]!.at).to.be.at.least(30); // ~50 ms ± jitter → a 32 or 64 ms bucket
+    expect(attempts[2]!.at - attempts[1]!.at).to.be.at.least(60); // ~100 ms → the 128 ms bucket (or 64)
+    // handled once successfully: nothing else arrives and nothing went to the DLQ
+    const conn = await rawConnection();
+    const ch = await conn.createChannel();
+    await waitFor(async () => (await ch.checkQueue(queue)).messageCount === 0, { timeoutMs: 5000 });
+    expect((await ch.checkQueue(deadLetterQueueName(queue))).messageCount).to.equal(0);
+    await conn.close();
+    expect(attempts).to.have.length(3);
+  });
+
+  it('dead-letters an event that always fails after maxAttempts, with the reason headers', async () => {
+    const consumer = bus('billing');
+    let calls = 0;
+    consumer
+      .queue(queue)
+      .bind(ORDERS, 'order.*.submit')
+      .on(Order.submit, async () => {
+        calls++;
+        throw new Error('payment service down');
+      });
+    await consumer.start();
+    await bus('order').publish(Order.submit, Order.sample(2), { messageId: `${queue}-always` });
+    const transport = consumer.transport;
+    const [dead] = await collectDeliveries(transport, deadLetterQueueName(queue), 1, { timeoutMs: 10_000 });
+    const h = dead!.properties.headers;
+    expect(calls).to.equal(4);
+    expect(dead!.properties.messageId).to.equal(`${queue}-always`);
+    expect(h[HEADERS.deadReason]).to.equal('retries-exhausted');
+    expect(String(h[HEADERS.deadError])).to.contain('payment service down');
+    expect(h[HEADERS.deadQueue]).to.equal(queue);
+    expect(Number(h[HEADERS.deadAttempts])).to.equal(4);
+    expect(h[HEADERS.originalExchange]).to.equal(ORDERS.name);
+    expect(h[HEADERS.originalRoutingKey]).to.equal('order.v1.submit');
+    expect(dead!.exchange).to.equal(ORDERS.name);
+    expect(dead!.routingKey).to.equal('order.v1.submit');
+  });
+
+  it('sends a poison corpus published with raw amqplib to the DLQ with the right reason, and handles good events between them', async () => {
+    const consumer = bus('billing');
+    const handled: number[] = [];
+    consumer
+      .queue(queue)
+      .bind(ORDERS, 'order.*.submit')
+      .on(Order.submit, async (order) => {
+        handled.push(order.id);
+      });
+    await consumer.start();
+    const poison: { id: string; key?: string; body: Buffer; contentType?: string; reason: string }[] = [
+      { id: 'malformed', body: Buffer.from('{"id": 1, "customer": '), reason: 'malformed-json' },
+      { id: 'empty', body: Buffer.alloc(0), reason: 'malformed-json' },
+      { id: 'huge', body: Buffer.from(`{"id": 3, "pad": "${'x'.repeat(5 * 1024 * 1024)}`), reason: 'malformed-json' },
+      { id: 'content-type', body: Buffer.from(JSON.stringify(Order.sample(4))), contentType: 'text/plain', reason: 'content-type' },
+      { id: 'proto', body: Buffer.from('{"id": 5, "customer": "c", "lines": [], "__proto__": {"polluted": true}}'), reason: 'forbidden-key' },
+      { id: 'proto-nested', body: Buffer.from('{"id": 6, "customer": "c", "lines": [{"__proto__": {"admin": true}}]}'), reason: 'forbidden-key' },
+      { id: 'invalid', body: Buffer.from('{"id": "seven", "customer": "c", "lines": []}'), reason: 'validation-failed' },
+      { id: 'unknown-version', key: 'order.v9.submit', body: Buffer.from(JSON.stringify(Order.sample(8))), reason: 'unknown-event' },
+    ];
+    const conn = await amqp.connect(AMQP_URL);
+    conn.on('error', () => undefined);
+    const ch = await conn.createConfirmChannel();
+    const good = bus('order');
+    let goodId = 100;
+    for (const p of poison) {
+      ch.publish(ORDERS.name, p.key ?? 'order.v1.submit', p.body, {
+        messageId: `${queue}-${p.id}`,
+        contentType: p.contentType ?? 'application/json',
+        persistent: true,
+      });
+      await good.publish(Order.submit, Order.sample(++goodId));
+    }
+    await ch.waitForConfirms();
+    await conn.close();
+    const dead = await collectDeliveries(consumer.transport, deadLetterQueueName(queue), poison.length, { timeoutMs: 20_000 });
+    const reasons = Object.fromEntries(dead.map((d: Delivery) => [d.properties.messageId.slice(queue.length + 1), d.properties.headers[HEADERS.deadReason]]));
+    expect(reasons).to.deep.equal(Object.fromEntries(poison.map((p) => [p.id, p.reason])));
+    expect(dead.find((d) => d.properties.messageId.endsWith('-huge'))!.body.length).to.be.above(5 * 1024 * 1024);
+    await waitFor(() => handled.length === poison.length, { timeoutMs: 10_000, message: 'every good event handled' });
+    expect(handled.sort((a, b) => a - b)).to.deep.equal(poison.map((_, i) => 101 + i));
+    expect(({} as Record<string, unknown>).polluted).to.equal(undefined);
+  });
+});
