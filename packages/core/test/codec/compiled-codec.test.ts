@@ -203,7 +203,7 @@ function asText(o: Outcome): Outcome {
 }
 
 const VARIANTS: ReadonlyArray<{ readonly label: string; readonly options: ClassCodecOptions; readonly count: number }> = [
-  { label: 'default options', options: {}, count: 4000 },
+  { label: 'default options', options: {}, count: 3000 },
   { label: 'forbidUnknownProperties', options: { forbidUnknownProperties: true }, count: 1500 },
   { label: "groups ['admin']", options: { groups: ['admin'] }, count: 800 },
   { label: 'validate: false (pure class-transformer)', options: { validate: false }, count: 800 },
