@@ -23,7 +23,7 @@ export interface CompiledCodecOptions extends ClassCodecOptions {
  * instance → plain). Same instances, same issues, same errors as ClassCodec; whatever the compiler
  * does not handle runs through class-transformer / class-validator, and `report()` lists it.
  *
- * @example new EventBus({ codec: new CompiledCodec() })
+ * @example new EventBus({ service: 'billing', codec: new CompiledCodec() })
  */
 export class CompiledCodec implements Codec {
   private readonly reference: ClassCodec;
