@@ -91,7 +91,11 @@ export class EventBus {
     };
     this.transport.subscribe((event) => {
       if (event.type === 'error') this.logger.error(`transport error: ${event.error.message}`);
-      else if (event.type === 'disconnected') this.logger.warn(`disconnected${event.error ? `: ${event.error.message}` : ''}`);
+      else if (event.type === 'disconnected') {
+        // a close we asked for is not news; a lost connection is
+        if (this.state === 'closing' || this.state === 'closed') this.logger.info('disconnected');
+        else this.logger.warn(`disconnected${event.error ? `: ${event.error.message}` : ''}`);
+      }
       else if (event.type === 'connected') this.logger.info('connected');
       else if (event.type === 'blocked') this.logger.warn(`broker blocked publishing: ${event.reason}`);
     });

@@ -1,0 +1,4 @@
+export * from './http';
+export * from './log';
+export * from './transport';
+export * from './wait';

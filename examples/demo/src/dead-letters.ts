@@ -1,0 +1,36 @@
+import { deadLetterQueueName, HEADERS, type Consumer, type Transport } from '@tidings/core';
+import type { DeadLetter } from './shop';
+
+/**
+ * Reads the dead-letter queues of the given service queues into a list. It takes the entries
+ * off the queues: fine for a demo; an operator would use the CLI's inspect and replay.
+ */
+export async function watchDeadLetters(transport: Transport, queues: readonly string[]): Promise<{ entries: DeadLetter[]; stop(): Promise<void> }> {
+  const entries: DeadLetter[] = [];
+  const consumers: Consumer[] = [];
+  for (const queue of queues) {
+    consumers.push(
+      await transport.consume(
+        deadLetterQueueName(queue),
+        async (delivery) => {
+          const h = delivery.properties.headers;
+          entries.push({
+            queue: deadLetterQueueName(queue),
+            routingKey: String(h[HEADERS.originalRoutingKey] ?? delivery.routingKey),
+            reason: String(h[HEADERS.deadReason] ?? 'unknown'),
+            error: String(h[HEADERS.deadError] ?? ''),
+            appId: delivery.properties.appId,
+          });
+          return { action: 'ack' };
+        },
+        { prefetch: 10 },
+      ),
+    );
+  }
+  return { entries, stop: async () => void (await Promise.all(consumers.map((c) => c.cancel()))) };
+}
+
+/** The properties of a message published around the bus, as a foreign producer would. */
+export function rawProperties(routingKey: string, appId: string): { messageId: string; timestamp: number; contentType: string; type: string; appId: string; headers: Record<string, unknown> } {
+  return { messageId: `raw-${Date.now()}-${Math.random().toString(16).slice(2)}`, timestamp: Date.now(), contentType: 'application/json', type: routingKey, appId, headers: {} };
+}

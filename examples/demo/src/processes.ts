@@ -1,0 +1,83 @@
+import { spawn } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
+
+export type ServiceName = 'order' | 'billing' | 'logistic' | 'notification';
+
+/** A service running in a child process, as `npm run start -w examples/<name>-service` would run it. */
+export interface ServiceProcess {
+  readonly name: ServiceName;
+  /** Base URL of its HTTP endpoint: `http://127.0.0.1:40123`. */
+  readonly url: string;
+  /** Sends SIGTERM and resolves with the exit code once it is gone (SIGKILL after `timeoutMs`). */
+  stop(timeoutMs?: number): Promise<number | null>;
+}
+
+export const PORT_VARIABLES: Record<ServiceName, string> = {
+  order: 'ORDER_PORT',
+  billing: 'BILLING_PORT',
+  logistic: 'LOGISTIC_PORT',
+  notification: 'NOTIFICATION_PORT',
+};
+
+/** The compiled entry point of a service package. */
+export function serviceMain(name: ServiceName): string {
+  return join(dirname(require.resolve(`@tidings-examples/${name}-service/package.json`)), 'dist', 'src', 'main.js');
+}
+
+/**
+ * Starts a service on a free loopback port and resolves once it says it is ready (its bus
+ * started, so its queue exists). Every line it writes goes to `onLine`.
+ */
+export function spawnService(
+  name: ServiceName,
+  env: Readonly<Record<string, string>>,
+  onLine: (line: string) => void,
+  readyTimeoutMs = 20_000,
+): Promise<ServiceProcess> {
+  const child = spawn(process.execPath, [serviceMain(name)], {
+    env: { ...process.env, ...env, HOST: '127.0.0.1', [PORT_VARIABLES[name]]: '0' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const stop = async (timeoutMs = 10_000): Promise<number | null> => {
+    if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+    child.kill('SIGTERM');
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), timeoutMs)));
+    const outcome = await Promise.race([exited, late]);
+    clearTimeout(timer);
+    if (outcome !== 'late') return outcome;
+    child.kill('SIGKILL');
+    return exited;
+  };
+  createInterface({ input: child.stderr }).on('line', (line) => onLine(`${name.padEnd(12)} ${line}`));
+  return new Promise<ServiceProcess>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      void stop(1_000);
+      reject(new Error(`${name} did not report ready within ${readyTimeoutMs} ms; is a broker reachable at the AMQP_URL it was given?`));
+    }, readyTimeoutMs);
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      onLine(line);
+      const ready = / ready on .*?(http:\/\/[^\s/]+)/.exec(line);
+      if (ready) {
+        clearTimeout(timer);
+        resolve({ name, url: ready[1]!, stop });
+      }
+    });
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`${name} exited with code ${code} before it was ready; its output is above.`));
+    });
+  });
+}
+
+/** Sends JSON, returns the status and the parsed JSON answer. */
+export async function httpJson(method: 'GET' | 'POST', url: string, body?: unknown): Promise<{ status: number; body: unknown }> {
+  const response = await fetch(url, {
+    method,
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: response.status, body: (await response.json()) as unknown };
+}

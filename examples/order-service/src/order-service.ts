@@ -1,0 +1,126 @@
+import { plainToInstance } from 'class-transformer';
+import { EventValidationError, TidingsError, type EventBus } from '@tidings/core';
+import {
+  BILLING_EXCHANGE,
+  Charge,
+  LOGISTIC_EXCHANGE,
+  money,
+  Order,
+  orderTotal,
+  OrderV1,
+  Shipment,
+  stdoutLog,
+  upcastOrderV1,
+  type Currency,
+  type ServiceOptions,
+} from '@tidings-examples/contracts';
+
+export interface OrderRecord {
+  readonly id: number;
+  /** The version it was submitted as. */
+  readonly version: 1 | 2;
+  readonly customerId: string;
+  readonly currency: Currency;
+  readonly total: number;
+  readonly status: 'submitted' | 'paid' | 'dispatched' | 'charged-back';
+}
+
+export interface OrderState {
+  readonly orders: readonly OrderRecord[];
+}
+
+export interface Submitted {
+  readonly id: number;
+  readonly routingKey: string;
+}
+
+export interface OrderService {
+  /**
+   * Creates an order from untrusted input (`{ customerId, currency, lines }`, or `{ lines }`
+   * for version 1) and publishes it. Rejects with EventValidationError when it breaks the rules;
+   * nothing is published then.
+   */
+  submit(input: unknown, version?: 1 | 2): Promise<Submitted>;
+  /** Publishes the chargeback of a submitted order. */
+  chargeback(id: number): Promise<Submitted>;
+  state(): OrderState;
+}
+
+export class UnknownOrderError extends TidingsError {
+  constructor(readonly orderId: number) {
+    super('UNKNOWN_ORDER', `There is no order #${orderId}; submit it first (POST /orders).`);
+  }
+}
+
+export class OrderAlreadyChargedBackError extends TidingsError {
+  constructor(readonly orderId: number) {
+    super('ALREADY_CHARGED_BACK', `Order #${orderId} was already charged back; a chargeback happens once.`);
+  }
+}
+
+const PROGRESS: Record<OrderRecord['status'], number> = { submitted: 0, paid: 1, dispatched: 2, 'charged-back': 3 };
+
+/**
+ * The order service: it creates orders and publishes them, and follows their progress from
+ * what billing and logistic announce. It knows nothing else about those services.
+ */
+export function createOrderService(bus: EventBus, options: ServiceOptions = {}): OrderService {
+  const log = options.log ?? stdoutLog('order');
+  const orders = new Map<number, { record: OrderRecord; order: Order }>();
+  let nextId = 1;
+
+  const advance = (orderId: number, status: OrderRecord['status']): void => {
+    const entry = orders.get(orderId);
+    if (entry && PROGRESS[status] > PROGRESS[entry.record.status]) entry.record = { ...entry.record, status };
+  };
+
+  bus
+    .queue('order_status')
+    .bind(BILLING_EXCHANGE, 'billing.*.charged')
+    .bind(LOGISTIC_EXCHANGE, 'logistic.*.dispatched')
+    .on(Charge.charged, (charge, ctx) => {
+      advance(charge.orderId, 'paid');
+      log(`← ${ctx.routingKey} #${charge.orderId} from ${ctx.appId ?? '?'}: order is paid`);
+    })
+    .on(Shipment.dispatched, (shipment, ctx) => {
+      advance(shipment.orderId, 'dispatched');
+      log(`← ${ctx.routingKey} #${shipment.orderId} from ${ctx.appId ?? '?'}: order is dispatched`);
+    });
+
+  return {
+    async submit(input, version = 2) {
+      if (input === null || typeof input !== 'object' || Array.isArray(input)) {
+        const issue = { path: '', constraint: 'isObject', message: 'an order must be a JSON object' };
+        throw new EventValidationError(version === 1 ? OrderV1.submit.name : Order.submit.name, [issue], 'publish');
+      }
+      const { customerId, currency, lines } = input as Record<string, unknown>;
+      const id = nextId++;
+      let order: Order;
+      if (version === 1) {
+        const v1 = plainToInstance(OrderV1, { id, lines });
+        await bus.publish(OrderV1.submit, v1);
+        order = upcastOrderV1(v1);
+      } else {
+        order = plainToInstance(Order, { id, customerId, currency, lines });
+        await bus.publish(Order.submit, order);
+      }
+      const event = version === 1 ? OrderV1.submit : Order.submit;
+      const total = orderTotal(order);
+      orders.set(id, { order, record: { id, version, customerId: order.customerId, currency: order.currency, total, status: 'submitted' } });
+      log(`→ ${event.routingKey} #${id} (${order.customerId}, ${order.lines.length} line${order.lines.length === 1 ? '' : 's'}, ${money(total, order.currency)})`);
+      return { id, routingKey: event.routingKey };
+    },
+
+    async chargeback(id) {
+      const entry = orders.get(id);
+      if (!entry) throw new UnknownOrderError(id);
+      if (entry.record.status === 'charged-back') throw new OrderAlreadyChargedBackError(id);
+      await bus.publish(Order.chargeback, entry.order);
+      entry.record = { ...entry.record, status: 'charged-back' };
+      log(`→ ${Order.chargeback.routingKey} #${id}`);
+      return { id, routingKey: Order.chargeback.routingKey };
+    },
+
+    state: () => ({ orders: [...orders.values()].map((e) => e.record) }),
+  };
+}
