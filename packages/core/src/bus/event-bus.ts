@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { ClassCodec, type Codec } from '../codec';
+import { CompiledCodec, type Codec } from '../codec';
 import { CONTENT_TYPE_JSON, DEFAULTS, HEADERS } from '../constants';
 import { ConfigurationError, TransportClosedError } from '../errors';
 import type { EventType } from '../event/event-type';
@@ -17,7 +17,10 @@ export interface EventBusOptions {
   readonly service: string;
   /** @default a new InMemoryTransport */
   readonly transport?: Transport;
-  /** @default new ClassCodec() (class-transformer + class-validator) */
+  /**
+   * @default new CompiledCodec(): class-transformer and class-validator semantics, compiled per
+   * class (`new ClassCodec()` calls the libraries directly)
+   */
   readonly codec?: Codec;
   /** @default consoleLogger('warn') */
   readonly logger?: Logger;
@@ -77,7 +80,7 @@ export class EventBus {
     }
     this.service = options.service;
     this.transport = options.transport ?? new InMemoryTransport();
-    this.codec = options.codec ?? new ClassCodec();
+    this.codec = options.codec ?? new CompiledCodec();
     this.logger = (options.logger ?? consoleLogger('warn')).child('bus');
     this.registry = options.registry ?? getRegistry();
     const prefetch = options.prefetch ?? DEFAULTS.prefetch;
@@ -128,7 +131,9 @@ export class EventBus {
     this.state = 'starting';
     try {
       this.registry.check();
-      for (const queue of this.queues.values()) queue.prepare();
+      const received = new Set<EventType<object>>();
+      for (const queue of this.queues.values()) queue.prepare().forEach((e) => received.add(e));
+      this.codec.precompile?.(...received);
       await this.connect();
       const exchanges = new Map<string, Exchange>();
       for (const queue of this.queues.values()) for (const b of queue.bindings) exchanges.set(b.exchange.name, b.exchange);

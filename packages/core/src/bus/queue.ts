@@ -156,9 +156,9 @@ export class EventQueue {
   /**
    * @internal Checks the queue against the registry before any message flows: every handler
    * can receive something, and every version the bindings admit reaches a handler by a full
-   * upcaster chain. Also fixes the dispatch plans.
+   * upcaster chain. Also fixes the dispatch plans. Returns the events the queue can receive.
    */
-  prepare(): void {
+  prepare(): EventType<object>[] {
     if (this.bindings.length === 0) {
       throw new ConfigurationError(`Queue '${this.name}' has handlers but no bindings: call queue('${this.name}').bind(EXCHANGE, 'domain.*.action').`);
     }
@@ -185,6 +185,7 @@ export class EventQueue {
       }
     }
     this.frozen = true;
+    return admitted;
   }
 
   private admits(event: EventType<object>): boolean {

@@ -11,4 +11,6 @@ export interface Codec {
   decode<T extends object>(event: EventType<T>, body: Buffer): T | Promise<T>;
   /** Transforms and validates an already-parsed object (an upcaster's result). */
   fromPlain<T extends object>(event: EventType<T>, plain: object): T | Promise<T>;
+  /** Prepares for these events ahead of the first message (the bus calls it at start). */
+  precompile?(...events: ReadonlyArray<EventType<object>>): unknown;
 }

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 
 // Every ```ts block in the READMEs and docs/ must be an excerpt of a TypeScript file that the
 // build compiles (examples and tests), so documentation cannot drift from code that runs.
@@ -43,6 +43,15 @@ describe('Documentation', () => {
           expect(found, `${file}: this block is not in any compiled example or test:\n${part.join('\n')}`).to.not.equal(undefined);
         }
       }
+    });
+  }
+
+  for (const file of markdown) {
+    it(`${file}: every relative link points at a file that exists`, () => {
+      const text = readFileSync(resolve(root, file), 'utf8').replace(/```[\s\S]*?```/g, '');
+      const links = [...text.matchAll(/\]\(([^)\s]+)\)/g)].map((m) => m[1]!).filter((l) => !/^(https?:|mailto:|#)/.test(l));
+      const broken = links.filter((l) => !existsSync(resolve(root, dirname(file), l.split('#')[0]!)));
+      expect(broken, `${file} links to missing files`).to.deep.equal([]);
     });
   }
 

@@ -1,0 +1,2 @@
+export * from './compiled-codec';
+export type { CodecFallback, CodecStage, CompiledCodecReport } from './report';
