@@ -1,14 +1,15 @@
 /**
  * End-to-end benchmark on one broker: raw amqplib + JSON.parse vs Tidings (EventBus +
- * AmqpTransport, validation on both ends) vs Tidings without validation, plus AmqpTransport
- * alone (no bus, no codec) to show what the transport itself costs. Same ~200-byte
+ * AmqpTransport with the default CompiledCodec, validation on both ends) vs Tidings without
+ * validation, plus AmqpTransport alone (no bus, no codec) to show what the transport itself
+ * costs, and Tidings with the reflective ClassCodec for comparison. Same ~200-byte
  * Order, persistent, publisher confirms, manual acks. Run: `npm run bench`.
  * Env: AMQP_URL, BENCH_MESSAGES (20000), BENCH_LATENCY (2000), BENCH_ROUNDS (5), BENCH_WINDOW (1000), BENCH_PREFETCH (200).
  */
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import * as amqp from 'amqplib';
-import { ClassCodec, EventBus, Exchange, silentLogger } from '@tidings/core';
+import { ClassCodec, CompiledCodec, EventBus, Exchange, silentLogger, type Codec } from '@tidings/core';
 import { AmqpTransport, DEFAULT_AMQP_URL, DELAY_BUCKETS_MS, delayQueueName } from '../src';
 import { orderOn, sampleOrder } from './orders';
 
@@ -21,7 +22,7 @@ const PREFETCH = Number(process.env.BENCH_PREFETCH ?? 200);
 const RUN = `tidings-bench-${process.pid}`;
 
 interface Variant {
-  readonly name: 'raw' | 'transport' | 'tidings' | 'tidings_novalidate';
+  readonly name: 'raw' | 'transport' | 'tidings' | 'tidings_novalidate' | 'tidings_classcodec';
   /** Publishes `count` orders (ids from `first`) with `window` in flight, resolving when all are confirmed. */
   publish(first: number, count: number, window: number): Promise<void>;
   /** Called by the consumer for every handled order id. */
@@ -141,12 +142,16 @@ async function transportVariant(): Promise<Variant> {
   return variant;
 }
 
-async function tidingsVariant(validate: boolean): Promise<Variant> {
-  const name = validate ? 'tidings' : 'tidings_novalidate';
+/**
+ * tidings: the bus's default codec (CompiledCodec), validating both ways;
+ * tidings_novalidate: the same codec with validation off;
+ * tidings_classcodec: the reflective ClassCodec (class-transformer + class-validator), validating.
+ */
+async function tidingsVariant(name: 'tidings' | 'tidings_novalidate' | 'tidings_classcodec'): Promise<Variant> {
   const queue = `${RUN}-${name}`;
   const exchange = new Exchange(`${RUN}-${name}`);
   const Order = orderOn(exchange);
-  const codec = validate ? undefined : new ClassCodec({ validate: false });
+  const codec: Codec | undefined = name === 'tidings' ? undefined : name === 'tidings_novalidate' ? new CompiledCodec({ validate: false }) : new ClassCodec();
   const transport = (): AmqpTransport => new AmqpTransport({ url: URL, logger: silentLogger, connectionName: `${RUN}-${name}` });
   const producer = new EventBus({ service: 'bench-order', transport: transport(), codec, logger: silentLogger });
   const consumer = new EventBus({ service: 'bench-billing', transport: transport(), codec, logger: silentLogger, prefetch: PREFETCH });
@@ -235,8 +240,9 @@ async function main(): Promise<void> {
   const variants = [
     ...(!only || only === 'raw' ? [await rawVariant()] : []),
     ...(!only || only === 'transport' ? [await transportVariant()] : []),
-    ...(!only || only === 'tidings' ? [await tidingsVariant(true)] : []),
-    ...(!only || only === 'tidings_novalidate' ? [await tidingsVariant(false)] : []),
+    ...(!only || only === 'tidings' ? [await tidingsVariant('tidings')] : []),
+    ...(!only || only === 'tidings_novalidate' ? [await tidingsVariant('tidings_novalidate')] : []),
+    ...(!only || only === 'tidings_classcodec' ? [await tidingsVariant('tidings_classcodec')] : []),
   ];
   const eps = new Map<string, number[]>(variants.map((v) => [v.name, []]));
   const cpu = new Map<string, number[]>(variants.map((v) => [v.name, []]));
@@ -275,23 +281,28 @@ async function main(): Promise<void> {
     transport_eps: Math.round(m('transport')),
     tidings_eps: Math.round(m('tidings')),
     tidings_novalidate_eps: Math.round(m('tidings_novalidate')),
+    tidings_classcodec_eps: Math.round(m('tidings_classcodec')),
     ratio: round3(m('tidings') / m('raw')),
     novalidate_ratio: round3(m('tidings_novalidate') / m('raw')),
+    classcodec_ratio: round3(m('tidings_classcodec') / m('raw')),
     raw_p50_ms: round3(percentile(lat.get('raw')!, 50)),
     raw_p99_ms: round3(percentile(lat.get('raw')!, 99)),
     tidings_p50_ms: round3(percentile(lat.get('tidings')!, 50)),
     tidings_p99_ms: round3(percentile(lat.get('tidings')!, 99)),
     tidings_novalidate_p50_ms: round3(percentile(lat.get('tidings_novalidate')!, 50)),
     tidings_novalidate_p99_ms: round3(percentile(lat.get('tidings_novalidate')!, 99)),
+    tidings_classcodec_p50_ms: round3(percentile(lat.get('tidings_classcodec')!, 50)),
+    tidings_classcodec_p99_ms: round3(percentile(lat.get('tidings_classcodec')!, 99)),
     raw_cpu_us_per_event: round2(median(cpu.get('raw')!)),
     transport_cpu_us_per_event: round2(median(cpu.get('transport')!)),
     tidings_cpu_us_per_event: round2(median(cpu.get('tidings')!)),
     tidings_novalidate_cpu_us_per_event: round2(median(cpu.get('tidings_novalidate')!)),
+    tidings_classcodec_cpu_us_per_event: round2(median(cpu.get('tidings_classcodec')!)),
   };
   console.log('');
-  console.log(`median throughput: raw ${result.raw_eps} ev/s, AmqpTransport alone ${result.transport_eps} ev/s, tidings ${result.tidings_eps} ev/s (×${round2(result.ratio)}), tidings without validation ${result.tidings_novalidate_eps} ev/s (×${round2(result.novalidate_ratio)})`);
-  console.log(`latency p50/p99: raw ${result.raw_p50_ms}/${result.raw_p99_ms} ms, tidings ${result.tidings_p50_ms}/${result.tidings_p99_ms} ms, tidings without validation ${result.tidings_novalidate_p50_ms}/${result.tidings_novalidate_p99_ms} ms`);
-  console.log(`node CPU per event (publisher and consumer in this process): raw ${result.raw_cpu_us_per_event} µs, AmqpTransport alone ${result.transport_cpu_us_per_event} µs, tidings ${result.tidings_cpu_us_per_event} µs, tidings without validation ${result.tidings_novalidate_cpu_us_per_event} µs`);
+  console.log(`median throughput: raw ${result.raw_eps} ev/s, AmqpTransport alone ${result.transport_eps} ev/s, tidings ${result.tidings_eps} ev/s (×${round2(result.ratio)}), tidings without validation ${result.tidings_novalidate_eps} ev/s (×${round2(result.novalidate_ratio)}), tidings with ClassCodec ${result.tidings_classcodec_eps} ev/s (×${round2(result.classcodec_ratio)})`);
+  console.log(`latency p50/p99: raw ${result.raw_p50_ms}/${result.raw_p99_ms} ms, tidings ${result.tidings_p50_ms}/${result.tidings_p99_ms} ms, tidings without validation ${result.tidings_novalidate_p50_ms}/${result.tidings_novalidate_p99_ms} ms, tidings with ClassCodec ${result.tidings_classcodec_p50_ms}/${result.tidings_classcodec_p99_ms} ms`);
+  console.log(`node CPU per event (publisher and consumer in this process): raw ${result.raw_cpu_us_per_event} µs, AmqpTransport alone ${result.transport_cpu_us_per_event} µs, tidings ${result.tidings_cpu_us_per_event} µs, tidings without validation ${result.tidings_novalidate_cpu_us_per_event} µs, tidings with ClassCodec ${result.tidings_classcodec_cpu_us_per_event} µs`);
   console.log(JSON.stringify(result));
 }
 
