@@ -158,46 +158,67 @@ export class AmqpConsumer implements Consumer {
       return;
     }
     this.inFlight++;
-    Promise.resolve()
-      .then(() => this.handler(delivery))
-      .then(
-        (disposition) => this.settle(ch, msg, delivery, disposition),
-        (error: unknown) => {
-          this.host.reportError(new Error(`The delivery handler of '${this.queue}' threw (${(error as Error)?.message ?? String(error)}); the message returns to the queue in 1 s.`));
-          this.nackLater(ch, tag);
-        },
-      )
-      .catch((error: unknown) => this.host.reportError(error as Error))
-      .finally(() => {
-        this.inFlight--;
-        // After cancel, the channel stays open only for the settlements still to come.
-        if (this.inFlight === 0 && this.state === 'cancelled') setImmediate(() => void this.closeChannel());
-      });
+    let outcome: Promise<Disposition>;
+    try {
+      outcome = Promise.resolve(this.handler(delivery));
+    } catch (error) {
+      outcome = Promise.reject(error);
+    }
+    outcome.then(
+      (disposition) => {
+        if (disposition.action === 'ack') {
+          this.ackLater(ch, tag);
+          this.settled();
+        } else {
+          this.carryOut(ch, msg, delivery, disposition).then(
+            () => this.settled(),
+            (error: unknown) => (this.host.reportError(error as Error), this.settled()),
+          );
+        }
+      },
+      (error: unknown) => {
+        this.host.reportError(new Error(`The delivery handler of '${this.queue}' threw (${(error as Error)?.message ?? String(error)}); the message returns to the queue in 1 s.`));
+        this.nackLater(ch, tag);
+        this.settled();
+      },
+    );
   }
 
-  private async settle(ch: Channel, msg: ConsumeMessage, delivery: Delivery, disposition: Disposition): Promise<void> {
+  private settled(): void {
+    this.inFlight--;
+    // After cancel, the channel stays open only for the settlements still to come.
+    if (this.inFlight === 0 && this.state === 'cancelled') setImmediate(() => void this.closeChannel());
+  }
+
+  /** Retry or dead-letter: the copy is confirmed by the broker before the original is acked. */
+  private async carryOut(ch: Channel, msg: ConsumeMessage, delivery: Delivery, disposition: Exclude<Disposition, { action: 'ack' }>): Promise<void> {
     const tag = msg.fields.deliveryTag;
     if (this.channel !== ch) return; // its channel is gone: the broker redelivers it
-    if (disposition.action !== 'ack') {
-      try {
-        // Send the copy before acking the original, so a crash in between cannot drop it.
-        await this.host.publishCopy(delivery, msg, disposition);
-      } catch (error) {
-        if (this.channel !== ch) return;
-        this.host.reportError(
-          new Error(`Could not ${disposition.action} message ${delivery.properties.messageId} from '${this.queue}': ${(error as Error).message}. It returns to the queue in 1 s.`),
-        );
-        this.nackLater(ch, tag);
-        return;
-      }
-      if (this.channel !== ch) return; // copy sent, original will be redelivered: a duplicate, never a loss
+    try {
+      // Send the copy before acking the original, so a crash in between cannot drop it.
+      await this.host.publishCopy(delivery, msg, disposition);
+    } catch (error) {
+      if (this.channel !== ch) return;
+      this.host.reportError(
+        new Error(`Could not ${disposition.action} message ${delivery.properties.messageId} from '${this.queue}': ${(error as Error).message}. It returns to the queue in 1 s.`),
+      );
+      this.nackLater(ch, tag);
+      return;
     }
+    // If the channel died meanwhile, the original is redelivered: a duplicate, never a loss.
+    this.ackLater(ch, tag);
+  }
+
+  /** Acks on the next tick, so that acks settled together go out together. */
+  private ackLater(ch: Channel, tag: number): void {
+    if (this.channel !== ch) return; // its channel is gone: the broker redelivers it
     this.toAck.add(tag);
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       setImmediate(() => {
         this.flushScheduled = false;
-        this.flushAcks(ch);
+        // toAck only ever holds tags of the current channel: start() empties it for a new one.
+        if (this.channel) this.flushAcks(this.channel);
       });
     }
   }
