@@ -128,6 +128,22 @@ describe('AmqpTransport', function () {
       expect(messageCount).to.equal(n);
     });
 
+    it('rejects a publish the broker nacks (a full queue with overflow=reject-publish) with a PublishError', async () => {
+      const t = make();
+      await setUp(t);
+      const full = `${prefix}full`;
+      declared.queues.push(full);
+      const conn = await rawConnection();
+      const ch = await conn.createChannel();
+      await ch.assertQueue(full, { durable: false, arguments: { 'x-max-length': 1, 'x-overflow': 'reject-publish' } });
+      await ch.bindQueue(full, `${prefix}ex`, 'amqp.v1.submit');
+      await conn.close();
+      await t.publish(message({ first: true }));
+      const error = await expectRejection(t.publish(message({ second: true })), PublishError, 'basic.nack');
+      expect(error.message).to.contain('Publish it again later');
+      await t.publish({ ...message(), routingKey: 'amqp.v2.submit' }); // still publishing
+    });
+
     it('rejects publishes beyond publishBufferSize with a PublishError that says what to do', async () => {
       const t = make({ publishBufferSize: 5 });
       await setUp(t);
