@@ -68,6 +68,18 @@ export async function rawConnection(): Promise<amqp.ChannelModel> {
 /** Deletes queues (with their dead-letter and delay queues) and exchanges a test declared. */
 export async function deleteTopology(declared: { readonly queues: readonly string[]; readonly exchanges: readonly string[] }): Promise<void> {
   if (declared.queues.length === 0 && declared.exchanges.length === 0) return;
+  // A shared broker may be restarting (a fault test elsewhere): try a few times before leaking.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await deleteOnce(declared);
+    } catch (error) {
+      if (attempt >= 10) throw error;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
+}
+
+async function deleteOnce(declared: { readonly queues: readonly string[]; readonly exchanges: readonly string[] }): Promise<void> {
   const c = await rawConnection();
   try {
     const ch = await c.createChannel();
