@@ -110,7 +110,6 @@ export class AmqpConsumer implements Consumer {
     if (this.state === 'cancelled') return;
     this.state = 'cancelled';
     clearTimeout(this.recoverTimer);
-    this.host.forget(this);
     const ch = this.channel;
     if (ch && this.consumerTag) {
       try {
@@ -126,6 +125,8 @@ export class AmqpConsumer implements Consumer {
   /** Closes the channel; unsettled deliveries return to the queue. */
   async closeChannel(): Promise<void> {
     const ch = this.channel;
+    // The transport forgets a cancelled consumer only now: its close() must still flush these acks.
+    if (this.state === 'cancelled') this.host.forget(this);
     if (!ch) return;
     this.flushAcks(ch); // settled deliveries are acked, not redelivered
     this.channel = undefined;

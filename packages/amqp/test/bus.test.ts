@@ -67,6 +67,29 @@ describe('EventBus over AmqpTransport', function () {
     expect(attempts).to.have.length(3);
   });
 
+  it('acks every event handled before a graceful close, also those finishing during it: none is redelivered', async () => {
+    const consumer = bus('billing');
+    let completed = 0;
+    consumer
+      .queue(queue)
+      .bind(ORDERS, 'order.*.submit')
+      .on(Order.submit, async () => {
+        await new Promise((r) => setTimeout(r, 20));
+        completed++;
+      });
+    await consumer.start();
+    const producer = bus('order');
+    await Promise.all(Array.from({ length: 1000 }, (_, i) => producer.publish(Order.submit, Order.sample(i))));
+    await waitFor(() => completed >= 60, { timeoutMs: 10_000, message: 'some events to be handled' });
+    await consumer.close(); // handlers still running finish first, then the transport closes
+    const conn = await rawConnection();
+    const ch = await conn.createChannel();
+    const { messageCount } = await ch.checkQueue(queue);
+    await conn.close();
+    expect(completed).to.be.below(1000);
+    expect(messageCount).to.equal(1000 - completed);
+  });
+
   it('dead-letters an event that always fails after maxAttempts, with the reason headers', async () => {
     const consumer = bus('billing');
     let calls = 0;
