@@ -41,6 +41,12 @@ interface Plan {
   readonly error?: { readonly reason: DeadLetterReason; readonly message: string };
 }
 
+const ACK: Disposition = Object.freeze({ action: 'ack' });
+
+function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
+  return typeof (value as { then?: unknown } | null)?.then === 'function';
+}
+
 /** What a queue needs from its bus; kept narrow so the queue does not reach into the bus. */
 export interface QueueHost {
   readonly registry: Registry;
@@ -236,7 +242,8 @@ export class EventQueue {
 
   /** @internal handles one delivery and says what to do with it. Never throws. */
   async handle(delivery: Delivery): Promise<Disposition> {
-    await this.acquire();
+    if (this.active < this.concurrency) this.active++;
+    else await this.acquire();
     try {
       return await this.dispatch(delivery);
     } finally {
@@ -256,17 +263,25 @@ export class EventQueue {
       if (!wire) throw new DecodeError('unknown-event', this.unknownEventMessage(delivery));
       const plan = this.planFor(wire);
       if (plan.error) throw new DecodeError(plan.error.reason, plan.error.message);
-      const decoded = await codec.decode(wire, delivery.body);
+      let decoded = codec.decode(wire, delivery.body);
+      if (isThenable(decoded)) decoded = await decoded;
       const context = this.contextFor(delivery, wire);
+      const only = plan.groups.length === 1 && plan.groups[0]!.handlers.length === 1 ? plan.groups[0]! : undefined;
+      if (only && (only.target === undefined || only.target === wire)) {
+        // one handler, no upcast: the common case, without the bookkeeping of the general one
+        const result = only.handlers[0]!.handler(decoded, context);
+        if (isThenable(result)) await result;
+        return ACK;
+      }
       const runs: Promise<unknown>[] = [];
       for (const group of plan.groups) {
-        const value = group.target ? await this.upcast(wire, group.target, decoded) : decoded;
+        const value = group.target && group.target !== wire ? await this.upcast(wire, group.target, decoded) : decoded;
         for (const reg of group.handlers) runs.push(Promise.resolve().then(() => reg.handler(value, context)));
       }
       const results = await Promise.allSettled(runs);
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed) return this.onHandlerError(delivery, wire, failed.reason);
-      return { action: 'ack' };
+      return ACK;
     } catch (error) {
       if (error instanceof DecodeError) return this.deadLetter(delivery, error.reason, error.message);
       return this.onHandlerError(delivery, wire, error);
@@ -350,10 +365,6 @@ export class EventQueue {
   }
 
   private acquire(): Promise<void> {
-    if (this.active < this.concurrency) {
-      this.active++;
-      return Promise.resolve();
-    }
     return new Promise((resolve) => this.waiting.push(() => { this.active++; resolve(); }));
   }
 
