@@ -22,7 +22,7 @@ const PREFETCH = Number(process.env.BENCH_PREFETCH ?? 200);
 const RUN = `tidings-bench-${process.pid}`;
 
 interface Variant {
-  readonly name: 'raw' | 'transport' | 'tidings' | 'tidings_novalidate' | 'tidings_classcodec';
+  readonly name: 'raw' | 'raw_wire' | 'transport' | 'tidings' | 'tidings_novalidate' | 'tidings_classcodec';
   /** Publishes `count` orders (ids from `first`) with `window` in flight, resolving when all are confirmed. */
   publish(first: number, count: number, window: number): Promise<void>;
   /** Called by the consumer for every handled order id. */
@@ -30,9 +30,16 @@ interface Variant {
   close(): Promise<void>;
 }
 
-async function rawVariant(): Promise<Variant> {
-  const queue = `${RUN}-raw`;
-  const exchange = `${RUN}-raw`;
+/**
+ * raw: hand-written amqplib, the plainest message; raw_wire: the same code sending the message
+ * Tidings sends (type, appId, correlationId and the version, traceparent and millisecond
+ * timestamp headers), which is what Tidings costs over once the wire format is fixed.
+ */
+async function rawVariant(name: 'raw' | 'raw_wire' = 'raw'): Promise<Variant> {
+  const queue = `${RUN}-${name}`;
+  const exchange = `${RUN}-${name}`;
+  const wire = name === 'raw_wire';
+  let trace = 0;
   const pubConn = await amqp.connect(URL, { noDelay: true });
   const subConn = await amqp.connect(URL, { noDelay: true });
   pubConn.on('error', () => undefined);
@@ -43,7 +50,7 @@ async function rawVariant(): Promise<Variant> {
   await pub.assertQueue(queue, { durable: true });
   await pub.bindQueue(queue, exchange, 'order.*.submit');
   const variant: Variant = {
-    name: 'raw',
+    name,
     onHandled: () => undefined,
     publish: (first, count, window) =>
       new Promise<void>((resolve, reject) => {
@@ -54,7 +61,19 @@ async function rawVariant(): Promise<Variant> {
           while (!blocked && sent < count && sent - confirmed < window) {
             const id = first + sent++;
             const body = Buffer.from(JSON.stringify(sampleOrder(id)));
-            const ok = pub.publish(exchange, 'order.v1.submit', body, { persistent: true, contentType: 'application/json', messageId: randomUUID(), timestamp: Math.floor(Date.now() / 1000) }, (err) => {
+            const now = Date.now();
+            const messageId = randomUUID();
+            const options: amqp.Options.Publish = { persistent: true, contentType: 'application/json', messageId, timestamp: Math.floor(now / 1000) };
+            if (wire) {
+              const span = (++trace).toString(16).padStart(16, '0');
+              Object.assign(options, {
+                type: 'order.v1.submit',
+                appId: 'bench-order',
+                correlationId: messageId,
+                headers: { 'x-tidings-version': 1, traceparent: `00-4bf92f3577b34da6a3ce929d0e0e${span.slice(-4)}-${span}-01`, 'x-tidings-timestamp-ms': now },
+              });
+            }
+            const ok = pub.publish(exchange, 'order.v1.submit', body, options, (err) => {
               if (err) return reject(err as Error);
               if (++confirmed === count) resolve();
               else pump();
@@ -239,6 +258,7 @@ async function main(): Promise<void> {
   const only = process.env.BENCH_ONLY;
   const variants = [
     ...(!only || only === 'raw' ? [await rawVariant()] : []),
+    ...(!only || only === 'raw_wire' ? [await rawVariant('raw_wire')] : []),
     ...(!only || only === 'transport' ? [await transportVariant()] : []),
     ...(!only || only === 'tidings' ? [await tidingsVariant('tidings')] : []),
     ...(!only || only === 'tidings_novalidate' ? [await tidingsVariant('tidings_novalidate')] : []),
@@ -278,6 +298,7 @@ async function main(): Promise<void> {
     messages: MESSAGES,
     rounds: ROUNDS,
     raw_eps: Math.round(m('raw')),
+    raw_wire_eps: Math.round(m('raw_wire')),
     transport_eps: Math.round(m('transport')),
     tidings_eps: Math.round(m('tidings')),
     tidings_novalidate_eps: Math.round(m('tidings_novalidate')),
@@ -285,8 +306,11 @@ async function main(): Promise<void> {
     ratio: round3(m('tidings') / m('raw')),
     novalidate_ratio: round3(m('tidings_novalidate') / m('raw')),
     classcodec_ratio: round3(m('tidings_classcodec') / m('raw')),
+    wire_ratio: round3(m('tidings') / m('raw_wire')),
+    novalidate_wire_ratio: round3(m('tidings_novalidate') / m('raw_wire')),
     raw_p50_ms: round3(percentile(lat.get('raw')!, 50)),
     raw_p99_ms: round3(percentile(lat.get('raw')!, 99)),
+    raw_wire_p50_ms: round3(percentile(lat.get('raw_wire')!, 50)),
     tidings_p50_ms: round3(percentile(lat.get('tidings')!, 50)),
     tidings_p99_ms: round3(percentile(lat.get('tidings')!, 99)),
     tidings_novalidate_p50_ms: round3(percentile(lat.get('tidings_novalidate')!, 50)),
@@ -294,15 +318,16 @@ async function main(): Promise<void> {
     tidings_classcodec_p50_ms: round3(percentile(lat.get('tidings_classcodec')!, 50)),
     tidings_classcodec_p99_ms: round3(percentile(lat.get('tidings_classcodec')!, 99)),
     raw_cpu_us_per_event: round2(median(cpu.get('raw')!)),
+    raw_wire_cpu_us_per_event: round2(median(cpu.get('raw_wire')!)),
     transport_cpu_us_per_event: round2(median(cpu.get('transport')!)),
     tidings_cpu_us_per_event: round2(median(cpu.get('tidings')!)),
     tidings_novalidate_cpu_us_per_event: round2(median(cpu.get('tidings_novalidate')!)),
     tidings_classcodec_cpu_us_per_event: round2(median(cpu.get('tidings_classcodec')!)),
   };
   console.log('');
-  console.log(`median throughput: raw ${result.raw_eps} ev/s, AmqpTransport alone ${result.transport_eps} ev/s, tidings ${result.tidings_eps} ev/s (×${round2(result.ratio)}), tidings without validation ${result.tidings_novalidate_eps} ev/s (×${round2(result.novalidate_ratio)}), tidings with ClassCodec ${result.tidings_classcodec_eps} ev/s (×${round2(result.classcodec_ratio)})`);
+  console.log(`median throughput: raw ${result.raw_eps} ev/s, raw with Tidings' wire format ${result.raw_wire_eps} ev/s (tidings ×${round2(result.wire_ratio)} of it), AmqpTransport alone ${result.transport_eps} ev/s, tidings ${result.tidings_eps} ev/s (×${round2(result.ratio)}), tidings without validation ${result.tidings_novalidate_eps} ev/s (×${round2(result.novalidate_ratio)}), tidings with ClassCodec ${result.tidings_classcodec_eps} ev/s (×${round2(result.classcodec_ratio)})`);
   console.log(`latency p50/p99: raw ${result.raw_p50_ms}/${result.raw_p99_ms} ms, tidings ${result.tidings_p50_ms}/${result.tidings_p99_ms} ms, tidings without validation ${result.tidings_novalidate_p50_ms}/${result.tidings_novalidate_p99_ms} ms, tidings with ClassCodec ${result.tidings_classcodec_p50_ms}/${result.tidings_classcodec_p99_ms} ms`);
-  console.log(`node CPU per event (publisher and consumer in this process): raw ${result.raw_cpu_us_per_event} µs, AmqpTransport alone ${result.transport_cpu_us_per_event} µs, tidings ${result.tidings_cpu_us_per_event} µs, tidings without validation ${result.tidings_novalidate_cpu_us_per_event} µs, tidings with ClassCodec ${result.tidings_classcodec_cpu_us_per_event} µs`);
+  console.log(`node CPU per event (publisher and consumer in this process): raw ${result.raw_cpu_us_per_event} µs, raw with Tidings' wire format ${result.raw_wire_cpu_us_per_event} µs, AmqpTransport alone ${result.transport_cpu_us_per_event} µs, tidings ${result.tidings_cpu_us_per_event} µs, tidings without validation ${result.tidings_novalidate_cpu_us_per_event} µs, tidings with ClassCodec ${result.tidings_classcodec_cpu_us_per_event} µs`);
   console.log(JSON.stringify(result));
 }
 
