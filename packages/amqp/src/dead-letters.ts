@@ -1,0 +1,158 @@
+import * as amqp from 'amqplib';
+import type { GetMessage } from 'amqplib';
+import { ConfigurationError, deadLetterQueueName, HEADERS, redact, TopologyError } from '@tidings/core';
+import { DEFAULT_AMQP_URL } from './options';
+
+/** One entry of a dead-letter queue, as an operator reads it. */
+export interface DeadLetter {
+  readonly messageId: string;
+  /** Exchange and routing key of the original publish. */
+  readonly exchange: string;
+  readonly routingKey: string;
+  readonly reason: string;
+  readonly error: string;
+  readonly attempts: number;
+  readonly deadAt: string;
+  /** The body as UTF-8, cut at 2,000 characters. */
+  readonly body: string;
+}
+
+export interface DeadLetterOptions {
+  /** The service queue whose dead letters to read (not the `.dlq` name). */
+  readonly queue: string;
+  /** @default process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672' */
+  readonly url?: string;
+  /** At most this many entries. @default 100 */
+  readonly limit?: number;
+}
+
+export interface ReplayOptions extends DeadLetterOptions {
+  /** Replay only entries with this dead-letter reason (`retries-exhausted`, `validation-failed`, …). */
+  readonly reason?: string;
+}
+
+export interface ReplayResult {
+  /** Sent back to the service queue and removed from the dead-letter queue. */
+  readonly replayed: number;
+  /** Looked at and left in the dead-letter queue (another reason). */
+  readonly kept: number;
+}
+
+const BODY_PREVIEW = 2_000;
+const DEAD_HEADERS = [HEADERS.deadReason, HEADERS.deadError, HEADERS.deadQueue, HEADERS.deadAttempts, HEADERS.deadAt, HEADERS.attempt];
+
+/**
+ * Reads a queue's dead letters without removing them: every entry read is returned to the
+ * dead-letter queue when the channel closes.
+ */
+export async function inspectDeadLetters(options: DeadLetterOptions): Promise<DeadLetter[]> {
+  return withDeadLetterChannel(options, false, async (ch, dlq, limit) => {
+    const entries: DeadLetter[] = [];
+    for (let i = 0; i < limit; i++) {
+      const msg = await ch.get(dlq, { noAck: false });
+      if (!msg) break;
+      entries.push(describe(msg));
+    }
+    return entries; // unacked: they go back when the channel closes
+  });
+}
+
+/**
+ * Sends dead letters back to their service queue (only that queue, not every queue bound to
+ * the event), as first attempts, and removes each from the dead-letter queue once the broker
+ * confirmed its copy. Entries of another reason stay where they are.
+ */
+export async function replayDeadLetters(options: ReplayOptions): Promise<ReplayResult> {
+  return withDeadLetterChannel(options, true, async (ch, dlq, limit) => {
+    const confirm = ch as amqp.ConfirmChannel;
+    // Bounded by what was there when we started, so nothing dead-lettered again meanwhile loops.
+    const { messageCount } = await ch.checkQueue(dlq);
+    let replayed = 0;
+    let kept = 0;
+    for (let i = 0; i < Math.min(limit, messageCount); i++) {
+      const msg = await ch.get(dlq, { noAck: false });
+      if (!msg) break;
+      const headers = { ...(msg.properties.headers as Record<string, unknown> | undefined) };
+      if (options.reason !== undefined && headers[HEADERS.deadReason] !== options.reason) {
+        kept++;
+        continue; // left unacked: back in the dead-letter queue when the channel closes
+      }
+      for (const h of DEAD_HEADERS) delete headers[h];
+      headers['x-tidings-replayed-at'] = new Date().toISOString();
+      const p = msg.properties;
+      await new Promise<void>((resolve, reject) =>
+        confirm.publish(
+          '',
+          options.queue,
+          msg.content,
+          {
+            persistent: true,
+            mandatory: true,
+            headers,
+            contentType: p.contentType,
+            messageId: p.messageId,
+            timestamp: p.timestamp,
+            type: p.type,
+            appId: p.appId,
+            correlationId: p.correlationId,
+          },
+          (err: unknown) => (err ? reject(err as Error) : resolve()),
+        ),
+      );
+      ch.ack(msg);
+      replayed++;
+    }
+    return { replayed, kept };
+  });
+}
+
+async function withDeadLetterChannel<T>(
+  options: DeadLetterOptions,
+  confirm: boolean,
+  work: (ch: amqp.Channel, dlq: string, limit: number) => Promise<T>,
+): Promise<T> {
+  if (typeof options.queue !== 'string' || options.queue.length === 0 || options.queue.endsWith('.dlq')) {
+    throw new ConfigurationError(`Name the service queue (e.g. 'billing_order'), not its dead-letter queue; got ${JSON.stringify(options.queue)}.`);
+  }
+  const limit = options.limit ?? 100;
+  if (!Number.isInteger(limit) || limit < 1) throw new ConfigurationError(`limit must be a whole number ≥ 1; got ${limit}.`);
+  const url = options.url ?? process.env.AMQP_URL ?? DEFAULT_AMQP_URL;
+  const dlq = deadLetterQueueName(options.queue);
+  const connection = await amqp.connect(url, { noDelay: true }).catch((error: unknown) => {
+    throw new TopologyError(`Could not connect to RabbitMQ at ${redact(url)}: ${(error as Error).message}`, dlq, { cause: error });
+  });
+  connection.on('error', () => undefined);
+  try {
+    const ch = confirm ? await connection.createConfirmChannel() : await connection.createChannel();
+    ch.on('error', () => undefined);
+    let returned = false;
+    ch.on('return', () => (returned = true));
+    try {
+      await ch.checkQueue(dlq);
+    } catch (error) {
+      throw new TopologyError(`There is no dead-letter queue '${dlq}': is '${options.queue}' a Tidings service queue on this broker?`, dlq, { cause: error });
+    }
+    const result = await work(ch, dlq, limit);
+    if (returned) throw new TopologyError(`The service queue '${options.queue}' is gone: replayed messages were returned; they are still in '${dlq}'.`, options.queue);
+    await ch.close().catch(() => undefined);
+    return result;
+  } finally {
+    await connection.close().catch(() => undefined);
+  }
+}
+
+function describe(msg: GetMessage): DeadLetter {
+  const h = (msg.properties.headers ?? {}) as Record<string, unknown>;
+  const text = (key: string, fallback = ''): string => (h[key] === undefined || h[key] === null ? fallback : String(h[key]));
+  const body = msg.content.toString('utf8');
+  return {
+    messageId: msg.properties.messageId === undefined ? '' : String(msg.properties.messageId),
+    exchange: text(HEADERS.originalExchange, msg.fields.exchange),
+    routingKey: text(HEADERS.originalRoutingKey, msg.fields.routingKey),
+    reason: text(HEADERS.deadReason, 'unknown'),
+    error: text(HEADERS.deadError),
+    attempts: Number(h[HEADERS.deadAttempts] ?? 0),
+    deadAt: text(HEADERS.deadAt),
+    body: body.length > BODY_PREVIEW ? `${body.slice(0, BODY_PREVIEW)}…` : body,
+  };
+}
