@@ -1,41 +1,87 @@
 #!/usr/bin/env node
 import { resolve } from 'node:path';
-import { getRegistry, TidingsError } from '@tidings/core';
+import { getRegistry } from '@tidings/core';
+import { inspectDeadLetters, replayDeadLetters } from '@tidings/amqp';
 import { describeTopology, formatTopology } from './topology';
 
-const USAGE = `Usage: tidings topology [--json] <contracts module>...
+const USAGE = `Usage:
+  tidings topology [--json] <contracts module>...
+      Loads the modules that declare your events and prints the exchanges, event families,
+      versions, routing keys and upcasters they declare.
+  tidings dlq inspect <queue> [--limit N] [--json]
+      Lists the dead letters of a service queue (reason, error, attempts, routing, body)
+      without removing them.
+  tidings dlq replay <queue> [--reason R] [--limit N]
+      Sends dead letters back to their service queue as first attempts and removes them;
+      with --reason, only those dead-lettered for that reason.
+The broker is AMQP_URL (default amqp://guest:guest@127.0.0.1:5672).
+Examples: tidings topology ./dist/contracts.js
+          tidings dlq replay billing_order --reason retries-exhausted`;
 
-Loads the modules that declare your events and prints the exchanges, event families, versions,
-routing keys and upcasters they declare.
-Example: tidings topology ./dist/contracts.js`;
+type Write = (text: string) => void;
 
-/** Runs the CLI; returns the exit code. */
-export function run(argv: readonly string[], out: (text: string) => void, err: (text: string) => void): number {
-  const [command, ...rest] = argv;
-  if (command !== 'topology') {
-    err(`${command ? `Unknown command '${command}'.\n` : ''}${USAGE}\n`);
-    return 2;
-  }
-  const json = rest.includes('--json');
-  const modules = rest.filter((a) => a !== '--json');
-  if (modules.length === 0) {
-    err(`Name at least one module.\n${USAGE}\n`);
-    return 2;
-  }
+class UsageError extends Error {}
+
+/** Runs the CLI; resolves to the exit code. */
+export async function run(argv: readonly string[], out: Write, err: Write): Promise<number> {
   try {
-    for (const m of modules) require(resolve(process.cwd(), m));
-    const registry = getRegistry();
-    registry.check();
-    const topology = describeTopology(registry);
-    out(json ? JSON.stringify(topology, null, 2) + '\n' : formatTopology(topology));
-    return 0;
+    const [command, ...rest] = argv;
+    if (command === 'topology') return topology(rest, out);
+    if (command === 'dlq') return await deadLetters(rest, out);
+    throw new UsageError(command ? `Unknown command '${command}'.` : 'Name a command.');
   } catch (error) {
-    const message = error instanceof TidingsError || error instanceof Error ? error.message : String(error);
-    err(`tidings: ${message}\n`);
+    if (error instanceof UsageError) {
+      err(`${error.message}\n${USAGE}\n`);
+      return 2;
+    }
+    err(`tidings: ${error instanceof Error ? error.message : String(error)}\n`);
     return 1;
   }
 }
 
+function topology(args: readonly string[], out: Write): number {
+  const json = args.includes('--json');
+  const modules = args.filter((a) => a !== '--json');
+  if (modules.length === 0) throw new UsageError('Name at least one module.');
+  for (const m of modules) require(resolve(process.cwd(), m));
+  const registry = getRegistry();
+  registry.check();
+  const described = describeTopology(registry);
+  out(json ? JSON.stringify(described, null, 2) + '\n' : formatTopology(described));
+  return 0;
+}
+
+async function deadLetters(args: readonly string[], out: Write): Promise<number> {
+  const [action, queue, ...flags] = args;
+  if ((action !== 'inspect' && action !== 'replay') || !queue || queue.startsWith('--')) {
+    throw new UsageError(`'tidings dlq' takes 'inspect <queue>' or 'replay <queue>'.`);
+  }
+  const flag = (name: string): string | undefined => {
+    const i = flags.indexOf(name);
+    if (i < 0) return undefined;
+    const value = flags[i + 1];
+    if (value === undefined || value.startsWith('--')) throw new UsageError(`${name} needs a value.`);
+    return value;
+  };
+  const limitText = flag('--limit');
+  const limit = limitText === undefined ? undefined : Number(limitText);
+  if (action === 'inspect') {
+    const entries = await inspectDeadLetters({ queue, limit });
+    if (flags.includes('--json')) out(JSON.stringify(entries, null, 2) + '\n');
+    else if (entries.length === 0) out(`No dead letters in ${queue}.dlq.\n`);
+    else {
+      for (const e of entries) {
+        out(`${e.deadAt}  ${e.reason}  ${e.routingKey} (${e.exchange})  attempts ${e.attempts}  id ${e.messageId}\n    ${e.error}\n    ${e.body.slice(0, 200)}\n`);
+      }
+      out(`${entries.length} dead letter(s) shown; they are still in ${queue}.dlq.\n`);
+    }
+    return 0;
+  }
+  const result = await replayDeadLetters({ queue, limit, reason: flag('--reason') });
+  out(`Replayed ${result.replayed} dead letter(s) to ${queue}${result.kept ? `; ${result.kept} of another reason left in ${queue}.dlq` : ''}.\n`);
+  return 0;
+}
+
 if (require.main === module) {
-  process.exitCode = run(process.argv.slice(2), (t) => process.stdout.write(t), (t) => process.stderr.write(t));
+  void run(process.argv.slice(2), (t) => process.stdout.write(t), (t) => process.stderr.write(t)).then((code) => (process.exitCode = code));
 }

@@ -30,12 +30,12 @@ describe('tidings CLI', () => {
     it('explains its usage and exits 2 on a wrong command', () => {
       const result = spawnSync(process.execPath, [main, 'deploy'], { encoding: 'utf8' });
       expect(result.status).to.equal(2);
-      expect(result.stderr).to.contain("Unknown command 'deploy'").and.contain('Usage: tidings topology');
+      expect(result.stderr).to.contain("Unknown command 'deploy'").and.contain('tidings topology [--json]').and.contain('tidings dlq replay');
     });
 
-    it('says what failed, and exits 1, when a module cannot be loaded', () => {
+    it('says what failed, and exits 1, when a module cannot be loaded', async () => {
       const errors: string[] = [];
-      const code = run(['topology', './does-not-exist.js'], () => undefined, (t) => errors.push(t));
+      const code = await run(['topology', './does-not-exist.js'], () => undefined, (t) => errors.push(t));
       expect(code).to.equal(1);
       expect(errors.join('')).to.contain('tidings: Cannot find module');
     });
