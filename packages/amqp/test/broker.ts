@@ -1,7 +1,8 @@
 import { execFile } from 'node:child_process';
 import * as amqp from 'amqplib';
-import { deadLetterQueueName } from '@tidings/core';
-import { DEFAULT_AMQP_URL, DELAY_BUCKETS_MS, delayQueueName } from '../src';
+import { deadLetterQueueName, EventBus, silentLogger, type EventBusOptions } from '@tidings/core';
+import { uniquePrefix } from '@tidings/testing';
+import { AmqpTransport, DEFAULT_AMQP_URL, DELAY_BUCKETS_MS, delayQueueName } from '../src';
 
 /** Broker tests share one RabbitMQ: AMQP_URL or the local default. */
 export const AMQP_URL = process.env.AMQP_URL ?? DEFAULT_AMQP_URL;
@@ -98,4 +99,50 @@ async function deleteOnce(declared: { readonly queues: readonly string[]; readon
   } finally {
     await c.close().catch(() => undefined);
   }
+}
+
+/** The buses of one broker test and the queue it owns; both renewed for every test. */
+export interface BrokerBuses {
+  readonly queue: string;
+  /** A bus on its own AmqpTransport, closed after the test. */
+  bus(service: string): EventBus;
+}
+
+/**
+ * Registers the hooks every EventBus-over-RabbitMQ suite needs: skip without a broker, a fresh
+ * queue name per test, buses closed and topology deleted afterwards. Call it first in a describe.
+ */
+export function useBrokerBuses(label: string, exchanges: readonly string[], options: Partial<EventBusOptions> = {}): BrokerBuses {
+  let queue = '';
+  let buses: EventBus[] = [];
+  before(async function () {
+    await requireBroker(this);
+  });
+  after(async () => {
+    if (await brokerReachable()) await deleteTopology({ queues: [], exchanges });
+  });
+  beforeEach(() => {
+    queue = `${uniquePrefix(label)}billing`;
+    buses = [];
+  });
+  afterEach(async () => {
+    await Promise.allSettled(buses.map((b) => b.close({ timeoutMs: 2000 })));
+    await deleteTopology({ queues: [queue], exchanges: [] });
+  });
+  return {
+    get queue() {
+      return queue;
+    },
+    bus(service) {
+      const b = new EventBus({
+        service,
+        transport: new AmqpTransport({ url: AMQP_URL, logger: silentLogger, reconnect: { initialDelayMs: 50, maxDelayMs: 1000 } }),
+        logger: silentLogger,
+        retry: { initialDelayMs: 20, maxAttempts: 2 },
+        ...options,
+      });
+      buses.push(b);
+      return b;
+    },
+  };
 }

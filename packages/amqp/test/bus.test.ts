@@ -1,41 +1,16 @@
 import { expect } from 'chai';
 import * as amqp from 'amqplib';
-import { deadLetterQueueName, EventBus, HEADERS, silentLogger, type Delivery, type HandlerContext } from '@tidings/core';
-import { collectDeliveries, Deferred, uniquePrefix, waitFor } from '@tidings/testing';
-import { AmqpTransport } from '../src';
-import { AMQP_URL, brokerReachable, deleteTopology, rawConnection, requireBroker } from './broker';
+import { deadLetterQueueName, HEADERS, type Delivery, type EventBus, type HandlerContext } from '@tidings/core';
+import { collectDeliveries, Deferred, waitFor } from '@tidings/testing';
+import { AMQP_URL, rawConnection, useBrokerBuses } from './broker';
 import { Order, ORDERS } from './fixtures/orders';
 
 describe('EventBus over AmqpTransport', function () {
   this.timeout(60_000);
-  before(async function () {
-    await requireBroker(this);
-  });
-  after(async () => {
-    if (await brokerReachable()) await deleteTopology({ queues: [], exchanges: [ORDERS.name] });
-  });
-
+  const broker = useBrokerBuses('bus', [ORDERS.name], { retry: { initialDelayMs: 50, maxAttempts: 4 } });
+  const bus = (service: string): EventBus => broker.bus(service);
   let queue: string;
-  let buses: EventBus[];
-  beforeEach(() => {
-    queue = `${uniquePrefix('bus')}billing`;
-    buses = [];
-  });
-  afterEach(async () => {
-    await Promise.allSettled(buses.map((b) => b.close({ timeoutMs: 2000 })));
-    await deleteTopology({ queues: [queue], exchanges: [] });
-  });
-
-  const bus = (service: string): EventBus => {
-    const b = new EventBus({
-      service,
-      transport: new AmqpTransport({ url: AMQP_URL, logger: silentLogger, reconnect: { initialDelayMs: 50, maxDelayMs: 1000 } }),
-      logger: silentLogger,
-      retry: { initialDelayMs: 50, maxAttempts: 4 },
-    });
-    buses.push(b);
-    return b;
-  };
+  beforeEach(() => (queue = broker.queue));
 
   it('handles an event that fails twice exactly once successfully, on attempt 3, after two delayed retries', async () => {
     const consumer = bus('billing');

@@ -1,26 +1,19 @@
 import { expect } from 'chai';
-import { ConfigurationError, EventBus, NonRetryableError, silentLogger, TopologyError, type HandlerContext } from '@tidings/core';
-import { expectRejection, uniquePrefix, waitFor } from '@tidings/testing';
-import { AmqpTransport, inspectDeadLetters, replayDeadLetters } from '../src';
-import { AMQP_URL, brokerReachable, deleteTopology, requireBroker } from './broker';
+import { ConfigurationError, NonRetryableError, TopologyError, type EventBus, type HandlerContext } from '@tidings/core';
+import { expectRejection, waitFor } from '@tidings/testing';
+import { inspectDeadLetters, replayDeadLetters } from '../src';
+import { AMQP_URL, useBrokerBuses } from './broker';
 import { Order, ORDERS } from './fixtures/orders';
 
 describe('Dead letters: inspect and replay', function () {
   this.timeout(60_000);
-  before(async function () {
-    await requireBroker(this);
-  });
-  after(async () => {
-    if (await brokerReachable()) await deleteTopology({ queues: [], exchanges: [ORDERS.name] });
-  });
-
+  const broker = useBrokerBuses('dlq', [ORDERS.name]);
+  const bus = (service: string): EventBus => broker.bus(service);
   let queue: string;
-  let buses: EventBus[];
   let refuse: Set<number>;
   let handled: { id: number; ctx: HandlerContext }[];
   beforeEach(async () => {
-    queue = `${uniquePrefix('dlq')}billing`;
-    buses = [];
+    queue = broker.queue;
     refuse = new Set([1, 2, 3]);
     handled = [];
     const consumer = bus('billing');
@@ -39,16 +32,6 @@ describe('Dead letters: inspect and replay', function () {
     for (const id of [1, 2, 3]) await producer.publish(Order.submit, Order.sample(id));
     await waitFor(async () => (await inspectDeadLetters({ url: AMQP_URL, queue })).length === 3, { timeoutMs: 10_000, intervalMs: 50, message: 'three dead letters' });
   });
-  afterEach(async () => {
-    await Promise.allSettled(buses.map((b) => b.close({ timeoutMs: 2000 })));
-    await deleteTopology({ queues: [queue], exchanges: [] });
-  });
-
-  const bus = (service: string): EventBus => {
-    const b = new EventBus({ service, transport: new AmqpTransport({ url: AMQP_URL, logger: silentLogger }), logger: silentLogger, retry: { initialDelayMs: 20, maxAttempts: 2 } });
-    buses.push(b);
-    return b;
-  };
 
   it('lists dead letters with their reason, original routing and body, and leaves them in place', async () => {
     const entries = await inspectDeadLetters({ url: AMQP_URL, queue });

@@ -1,39 +1,17 @@
 import { expect } from 'chai';
-import { deadLetterQueueName, EventBus, HEADERS, silentLogger } from '@tidings/core';
-import { collectDeliveries, EventProbe, publishRaw, uniquePrefix } from '@tidings/testing';
-import { AmqpTransport } from '../src';
-import { AMQP_URL, brokerReachable, deleteTopology, requireBroker } from './broker';
+import { deadLetterQueueName, HEADERS, type EventBus } from '@tidings/core';
+import { collectDeliveries, EventProbe, publishRaw } from '@tidings/testing';
+import { useBrokerBuses } from './broker';
 import { SubmitV1, SubmitV2, SubmitV3, VERSIONS } from './fixtures/versions';
 
 describe('Versioned events over RabbitMQ', function () {
   this.timeout(60_000);
-  before(async function () {
-    await requireBroker(this);
-  });
-  after(async () => {
-    if (await brokerReachable()) await deleteTopology({ queues: [], exchanges: [VERSIONS.name] });
-  });
-
-  let queue: string;
-  let buses: EventBus[];
-  beforeEach(() => {
-    queue = `${uniquePrefix('versions')}billing`;
-    buses = [];
-  });
-  afterEach(async () => {
-    await Promise.allSettled(buses.map((b) => b.close({ timeoutMs: 2000 })));
-    await deleteTopology({ queues: [queue], exchanges: [] });
-  });
-
-  const bus = (service: string): EventBus => {
-    const b = new EventBus({ service, transport: new AmqpTransport({ url: AMQP_URL, logger: silentLogger }), logger: silentLogger, retry: { initialDelayMs: 20, maxAttempts: 2 } });
-    buses.push(b);
-    return b;
-  };
+  const broker = useBrokerBuses('versions', [VERSIONS.name]);
+  const bus = (service: string): EventBus => broker.bus(service);
 
   it('carries mixed v1/v2/v3 traffic through one vorder.*.submit queue: each handler gets its own version', async () => {
     const consumer = bus('billing');
-    const q = consumer.queue(queue).bind(VERSIONS, 'vorder.*.submit');
+    const q = consumer.queue(broker.queue).bind(VERSIONS, 'vorder.*.submit');
     const v1 = new EventProbe(q, SubmitV1.submit);
     const v3 = new EventProbe(q, SubmitV3.submit);
     await consumer.start();
@@ -59,7 +37,7 @@ describe('Versioned events over RabbitMQ', function () {
 
   it('judges an invalid v1 payload by v1 rules, and dead-letters an unknown version with the reason', async () => {
     const consumer = bus('billing');
-    const probe = new EventProbe(consumer.queue(queue).bind(VERSIONS, 'vorder.*.submit'), SubmitV3.submit);
+    const probe = new EventProbe(consumer.queue(broker.queue).bind(VERSIONS, 'vorder.*.submit'), SubmitV3.submit);
     await consumer.start();
     await publishRaw(consumer.transport, { exchange: VERSIONS.name, routingKey: 'vorder.v1.submit', body: { id: 1, amountCents: 'ten' } });
     await publishRaw(consumer.transport, { exchange: VERSIONS.name, routingKey: 'vorder.v9.submit', body: { id: 9 } });
@@ -67,7 +45,7 @@ describe('Versioned events over RabbitMQ', function () {
     const { event, context } = await probe.next(10_000);
     expect(event).to.deep.include({ id: 2, currency: 'EUR', customerId: 'guest' });
     expect(context.version).to.equal(1);
-    const dead = await collectDeliveries(consumer.transport, deadLetterQueueName(queue), 2, { timeoutMs: 10_000 });
+    const dead = await collectDeliveries(consumer.transport, deadLetterQueueName(broker.queue), 2, { timeoutMs: 10_000 });
     const reasons = Object.fromEntries(dead.map((d) => [d.routingKey, String(d.properties.headers[HEADERS.deadReason])]));
     expect(reasons).to.deep.equal({ 'vorder.v1.submit': 'validation-failed', 'vorder.v9.submit': 'unknown-event' });
     const invalid = dead.find((d) => d.routingKey === 'vorder.v1.submit')!;
