@@ -489,7 +489,18 @@ export class AmqpTransport implements Transport {
     this.state = 'closing';
     const consumers = [...this.consumers];
     await Promise.allSettled(consumers.map((c) => c.cancel()));
-    const idle = await this.publisher.waitIdle(this.o.closeTimeoutMs);
+    // One budget for both waits. Deliveries first: a retry or dead-letter copy may not be
+    // published yet, and its original must be acked before the channel closes, or it comes back
+    // while the copy is kept too.
+    const until = Date.now() + this.o.closeTimeoutMs;
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), this.o.closeTimeoutMs)));
+    const settled = await Promise.race([Promise.allSettled(consumers.map((c) => c.whenSettled())), deadline]);
+    clearTimeout(timer);
+    if (settled === 'timeout') {
+      this.o.logger.warn(`close: deliveries still unsettled after ${this.o.closeTimeoutMs} ms; they return to their queues`);
+    }
+    const idle = await this.publisher.waitIdle(Math.max(0, until - Date.now()));
     if (!idle) {
       this.o.logger.warn(`close: ${this.publisher.pending} publishes still unconfirmed after ${this.o.closeTimeoutMs} ms; rejecting them`);
     }

@@ -36,6 +36,7 @@ export class AmqpConsumer implements Consumer {
   private toAck = new Set<number>();
   private flushScheduled = false;
   private inFlight = 0;
+  private settledWaiters: (() => void)[] = [];
   private recovering = false;
   private recoverTimer: NodeJS.Timeout | undefined;
   private recentRecoveries: number[] = [];
@@ -88,10 +89,15 @@ export class AmqpConsumer implements Consumer {
 
   /** The connection dropped; the transport calls `restart` once it is back. */
   onConnectionLost(): void {
-    if (this.state === 'cancelled') return;
+    if (this.state === 'cancelled') {
+      // Its channel is gone with the connection, whenever amqplib reports that.
+      this.notifySettled(true);
+      return;
+    }
     this.channel = undefined;
     this.consumerTag = undefined;
     this.state = 'recovering';
+    this.notifySettled();
   }
 
   /** After a reconnect (topology already re-declared). */
@@ -122,6 +128,23 @@ export class AmqpConsumer implements Consumer {
     if (this.inFlight === 0) await this.closeChannel();
   }
 
+  /**
+   * Resolves once every delivery handed out has been settled: acked (its retry or dead-letter
+   * copy confirmed first) or nacked, with the ack queued for `closeChannel` to flush; or once the
+   * channel is gone, when the broker requeues whatever was not acked.
+   */
+  whenSettled(): Promise<void> {
+    if (this.inFlight === 0 || !this.channel) return Promise.resolve();
+    return new Promise((resolve) => this.settledWaiters.push(resolve));
+  }
+
+  private notifySettled(channelLost = false): void {
+    if (!channelLost && this.inFlight !== 0 && this.channel) return;
+    const waiters = this.settledWaiters;
+    this.settledWaiters = [];
+    waiters.forEach((w) => w());
+  }
+
   /** Closes the channel; unsettled deliveries return to the queue. */
   async closeChannel(): Promise<void> {
     const ch = this.channel;
@@ -130,6 +153,7 @@ export class AmqpConsumer implements Consumer {
     if (!ch) return;
     this.flushAcks(ch); // settled deliveries are acked, not redelivered
     this.channel = undefined;
+    this.notifySettled();
     await ch.close().catch(() => undefined);
   }
 
@@ -187,6 +211,7 @@ export class AmqpConsumer implements Consumer {
 
   private settled(): void {
     this.inFlight--;
+    this.notifySettled();
     // After cancel, the channel stays open only for the settlements still to come.
     if (this.inFlight === 0 && this.state === 'cancelled') setImmediate(() => void this.closeChannel());
   }
@@ -275,6 +300,7 @@ export class AmqpConsumer implements Consumer {
     if (this.channel !== ch) return;
     this.channel = undefined;
     this.consumerTag = undefined;
+    this.notifySettled();
     if (this.state === 'cancelled') return;
     this.state = 'recovering';
     // A lost connection is recovered by the transport, which restarts every consumer.
@@ -289,6 +315,7 @@ export class AmqpConsumer implements Consumer {
     const old = this.channel;
     this.channel = undefined;
     this.consumerTag = undefined;
+    this.notifySettled();
     if (old) old.close().catch(() => undefined);
     this.host.logger.warn(`consumer of '${this.queue}' stopped (${reason}); re-establishing it`);
     // A consumer that keeps failing right after it recovered backs off instead of spinning.
