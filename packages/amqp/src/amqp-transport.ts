@@ -418,8 +418,9 @@ export class AmqpTransport implements Transport {
     const original = { [HEADERS.originalExchange]: delivery.exchange, [HEADERS.originalRoutingKey]: delivery.routingKey };
     const messageId = delivery.properties.messageId;
     if (d.action === 'retry') {
+      const bucketMs = delayBucketMs(d.delayMs);
       const send = async (): Promise<void> => {
-        const target = await this.ensureDelayQueue(delivery.queue, delayBucketMs(d.delayMs));
+        const target = await this.ensureDelayQueue(delivery.queue, bucketMs);
         await this.publisher.publish(
           { exchange: '', routingKey: target, content: msg.content, messageId, options: copyOptions(msg, { ...original, [HEADERS.attempt]: delivery.attempt + 1 }) },
           true,
@@ -430,7 +431,7 @@ export class AmqpTransport implements Transport {
       } catch (error) {
         if (!(error instanceof UnroutableError)) throw error;
         // Someone deleted the delay queue: declare it again and send once more.
-        this.delayQueues.delete(delayQueueName(delivery.queue, delayBucketMs(d.delayMs)));
+        this.delayQueues.delete(delayQueueName(delivery.queue, bucketMs));
         await send();
       }
       return;

@@ -6,15 +6,24 @@ import { DeclarationConflictError } from './errors';
  * Delay queues hold retries: one queue per bucket, each with a fixed `x-message-ttl`, so every
  * message in it expires in arrival order and a short delay never waits behind a long one
  * (per-message expiration would: RabbitMQ only expires messages at the head of a queue).
- * Buckets are powers of two from 16 ms to about 37 hours; a requested delay goes to the
- * nearest bucket on a log scale (within a factor of √2).
+ * Buckets are powers of two from 16 ms to about 37 hours.
  */
 export const DELAY_BUCKETS_MS: readonly number[] = Array.from({ length: 24 }, (_, i) => 2 ** (i + 4));
 
-export function delayBucketMs(delayMs: number): number {
-  if (!(delayMs > DELAY_BUCKETS_MS[0]!)) return DELAY_BUCKETS_MS[0]!;
-  const exponent = Math.round(Math.log2(delayMs));
-  return DELAY_BUCKETS_MS[Math.min(DELAY_BUCKETS_MS.length - 1, Math.max(0, exponent - 4))]!;
+/**
+ * The bucket for a requested delay: one of the two powers of two around it, picked at random with
+ * the odds that make the mean bucket equal to the delay. Rounding to the nearest bucket instead
+ * would put a burst of jittered retries (±20%) all in one bucket, and they would all come back at
+ * once. `random` returns a number in [0, 1), like `Math.random`.
+ */
+export function delayBucketMs(delayMs: number, random: () => number = Math.random): number {
+  const first = DELAY_BUCKETS_MS[0]!;
+  const last = DELAY_BUCKETS_MS[DELAY_BUCKETS_MS.length - 1]!;
+  if (!(delayMs > first)) return first;
+  if (delayMs >= last) return last;
+  const lower = 2 ** Math.floor(Math.log2(delayMs));
+  // lower ≤ delay < 2·lower: the upper bucket with probability (delay − lower) / lower.
+  return random() < delayMs / lower - 1 ? 2 * lower : lower;
 }
 
 /** `billing_order.retry.1024ms`: holds billing_order's retries for 1024 ms, then sends them back. */

@@ -15,15 +15,53 @@ import { collectDeliveries, Deferred, expectRejection, uniquePrefix, waitFor } f
 import { AmqpConnectionError, AmqpTransport, DeclarationConflictError, delayBucketMs, delayQueueName, TIMESTAMP_MS_HEADER, type AmqpTransportOptions } from '../src';
 import { AMQP_URL, deleteTopology, rabbitmqctl, rawConnection, requireBroker } from './broker';
 
+/** A seeded PRNG (mulberry32): the same sequence on every run. */
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
 describe('delayBucketMs', () => {
-  it('rounds delays to power-of-two buckets within a factor of √2', () => {
-    for (const ms of [1, 16, 50, 100, 1000, 1500, 60_000, 3_600_000]) {
-      const b = delayBucketMs(ms);
-      expect(Math.log2(b) % 1).to.equal(0);
-      if (ms >= 16) expect(b / ms).to.be.within(1 / Math.SQRT2 - 1e-9, Math.SQRT2 + 1e-9);
+  it('picks one of the two power-of-two buckets around the delay, the upper one as often as keeps the mean delay', () => {
+    const random = seeded(42);
+    const samples = 4000;
+    for (const ms of [17, 50, 100, 1000, 1500, 20_000, 60_000, 3_600_000]) {
+      const lower = 2 ** Math.floor(Math.log2(ms));
+      const buckets = Array.from({ length: samples }, () => delayBucketMs(ms, random));
+      expect([...new Set(buckets)].sort((x, y) => x - y), `buckets of ${ms} ms`).to.deep.equal([lower, 2 * lower]);
+      const upper = buckets.filter((b) => b === 2 * lower).length;
+      const sum = buckets.reduce((a, b) => a + b, 0);
+      const p = ms / lower - 1;
+      expect(upper / samples, `share of the upper bucket for ${ms} ms`).to.be.closeTo(p, 0.04);
+      expect(sum / samples / ms, `mean bucket / delay for ${ms} ms`).to.be.closeTo(1, 0.03);
     }
-    expect(delayBucketMs(0)).to.equal(16);
-    expect(delayBucketMs(1e12)).to.equal(2 ** 27);
+  });
+
+  it('spreads a burst of jittered delays over two buckets instead of one', () => {
+    const random = seeded(7);
+    // 1000 ms ± 20% jitter, as the default retry policy produces for one attempt
+    const buckets = Array.from({ length: 200 }, () => delayBucketMs(1000 * (0.8 + 0.4 * random()), random));
+    expect([...new Set(buckets)].sort((x, y) => x - y)).to.deep.equal([512, 1024, 2048]);
+    expect(buckets.filter((b) => b === 1024).length).to.be.greaterThan(100);
+  });
+
+  it('uses the injected random source, keeps exact powers of two and clamps to the range', () => {
+    expect(delayBucketMs(100, () => 0)).to.equal(128);
+    expect(delayBucketMs(100, () => 0.999)).to.equal(64);
+    expect(delayBucketMs(96, () => 0.49)).to.equal(128);
+    expect(delayBucketMs(96, () => 0.5)).to.equal(64);
+    for (const ms of [16, 32, 1024, 2 ** 20]) expect(delayBucketMs(ms, () => 0)).to.equal(ms);
+    expect(delayBucketMs(0, () => 0)).to.equal(16);
+    expect(delayBucketMs(-5, () => 0)).to.equal(16);
+    expect(delayBucketMs(Number.NaN, () => 0)).to.equal(16);
+    expect(delayBucketMs(1e12, () => 0)).to.equal(2 ** 27);
+    expect(delayBucketMs(2 ** 27 - 1, () => 0)).to.equal(2 ** 27);
   });
 });
 
@@ -254,14 +292,14 @@ describe('AmqpTransport', function () {
     it('sends a retry through a delay queue whose TTL matches the delay bucket, with attempt + 1', async () => {
       const t = make();
       const q = await setUp(t);
-      declared.queues.push(delayQueueName(q, delayBucketMs(100)));
+      declared.queues.push(delayQueueName(q, 128));
       const got: { d: Delivery; at: number }[] = [];
       const done = new Deferred<void>();
       await t.consume(
         q,
         async (d) => {
           got.push({ d, at: Date.now() });
-          if (got.length < 3) return { action: 'retry', delayMs: got.length === 1 ? 100 : 20, error: 'boom' };
+          if (got.length < 3) return { action: 'retry', delayMs: got.length === 1 ? 128 : 16, error: 'boom' };
           done.resolve();
           return { action: 'ack' };
         },
@@ -271,7 +309,7 @@ describe('AmqpTransport', function () {
       await done.promise;
       expect(got.map((g) => g.d.attempt)).to.deep.equal([1, 2, 3]);
       expect(got.map((g) => g.d.routingKey)).to.deep.equal(['amqp.v1.submit', 'amqp.v1.submit', 'amqp.v1.submit']);
-      expect(got[1]!.at - got[0]!.at).to.be.at.least(100); // 100 ms → the 128 ms bucket
+      expect(got[1]!.at - got[0]!.at).to.be.at.least(100); // a power of two is its own bucket: 128 ms
       expect(got[2]!.d.properties.headers).to.not.have.property('x-death');
     });
 
@@ -285,7 +323,7 @@ describe('AmqpTransport', function () {
         q,
         async (d) => {
           attempts.push(d.attempt);
-          if (d.attempt === 1) return { action: 'retry', delayMs: 50, error: 'once' };
+          if (d.attempt === 1) return { action: 'retry', delayMs: 64, error: 'once' };
           done.resolve();
           return { action: 'ack' };
         },
@@ -297,7 +335,7 @@ describe('AmqpTransport', function () {
       const conn = await rawConnection();
       const ch = await conn.createChannel();
       ch.on('error', () => undefined);
-      const bucket = delayBucketMs(50);
+      const bucket = delayBucketMs(64);
       const same = {
         'x-message-ttl': bucket,
         'x-dead-letter-exchange': '',
