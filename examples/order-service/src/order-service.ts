@@ -69,9 +69,16 @@ export function createOrderService(bus: EventBus, options: ServiceOptions = {}):
   const orders = new Map<number, { record: OrderRecord; order: Order }>();
   let nextId = 1;
 
+  // News about an order can arrive before publish() has resolved and the order is recorded.
+  const early = new Map<number, OrderRecord['status']>();
+
   const advance = (orderId: number, status: OrderRecord['status']): void => {
     const entry = orders.get(orderId);
-    if (entry && PROGRESS[status] > PROGRESS[entry.record.status]) entry.record = { ...entry.record, status };
+    if (!entry) {
+      if (PROGRESS[status] > PROGRESS[early.get(orderId) ?? 'submitted']) early.set(orderId, status);
+      return;
+    }
+    if (PROGRESS[status] > PROGRESS[entry.record.status]) entry.record = { ...entry.record, status };
   };
 
   bus
@@ -106,7 +113,8 @@ export function createOrderService(bus: EventBus, options: ServiceOptions = {}):
       }
       const event = version === 1 ? OrderV1.submit : Order.submit;
       const total = orderTotal(order);
-      orders.set(id, { order, record: { id, version, customerId: order.customerId, currency: order.currency, total, status: 'submitted' } });
+      orders.set(id, { order, record: { id, version, customerId: order.customerId, currency: order.currency, total, status: early.get(id) ?? 'submitted' } });
+      early.delete(id);
       log(`→ ${event.routingKey} #${id} (${order.customerId}, ${order.lines.length} line${order.lines.length === 1 ? '' : 's'}, ${money(total, order.currency)})`);
       return { id, routingKey: event.routingKey };
     },

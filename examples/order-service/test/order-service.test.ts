@@ -84,6 +84,13 @@ describe('createOrderService over HTTP', () => {
     await waitFor(() => orders.state().orders[0]?.status === 'dispatched', 'dispatched');
   });
 
+  it('keeps news about an order that arrives before its publish resolved', async () => {
+    await others.publish(Charge.charged, Charge.of({ orderId: 1, customerId: 'ada', amount: 7, currency: 'EUR' }));
+    await waitFor(() => orderBus.health().inFlight.order_status === 0 && transport.depth('order_status') === 0, 'the early charge to be handled');
+    await orders.submit({ customerId: 'ada', currency: 'EUR', lines: [{ id: 1, quantity: 1, price: 7 }] });
+    expect(orders.state().orders[0]).to.include({ id: 1, status: 'paid' });
+  });
+
   it('answers 503 when no service listens to orders yet', async () => {
     const lonely = new EventBus({ service: 'order', transport: new InMemoryTransport(), logger: silentLogger });
     const alone = await serveJson(0, orderRoutes(createOrderService(lonely, { log: () => undefined })));

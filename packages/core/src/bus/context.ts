@@ -27,7 +27,7 @@ export interface HandlerContext {
    * Publishes a follow-up event that carries this delivery's correlation id and trace, with
    * this message as its cause.
    */
-  publish<T extends object>(event: EventType<T>, instance: T, options?: PublishOptions): Promise<void>;
+  publish<T extends object>(event: EventType<T>, instance: NoInfer<T>, options?: PublishOptions): Promise<void>;
 }
 
 /** A function that handles one event type. */

@@ -69,6 +69,8 @@ export class EventBus {
   private readonly declaredExchanges = new Set<string>();
   private readonly shutdown = new AbortController();
   private state: State = 'created';
+  /** Publishes are taken until the transport begins to close, so draining handlers can still publish. */
+  private acceptingPublishes = true;
   private connecting: Promise<void> | undefined;
   private starting: Promise<void> | undefined;
   private closing: Promise<void> | undefined;
@@ -143,12 +145,18 @@ export class EventBus {
       });
       exchanges.forEach((e) => this.declaredExchanges.add(e.name));
       for (const queue of this.queues.values()) {
+        if (this.state !== 'starting') break; // close() was called meanwhile
         this.consumers.push(await this.transport.consume(queue.name, (d) => queue.handle(d), { prefetch: queue.prefetch }));
       }
+      if (this.state !== 'starting') throw new TransportClosedError('start the bus');
       this.state = 'started';
     } catch (error) {
-      this.state = 'created';
-      this.starting = undefined;
+      // a half-started bus must not keep consuming behind a failed start()
+      await Promise.allSettled(this.consumers.splice(0).map((c) => c.cancel()));
+      if (this.state === 'starting') {
+        this.state = 'created';
+        this.starting = undefined;
+      }
       throw error;
     }
   }
@@ -165,8 +173,8 @@ export class EventBus {
    * Validates, serialises and publishes an event; resolves once the broker has it (confirm).
    * The instance's type must match the descriptor's: `publish(Order.submit, order)`.
    */
-  async publish<T extends object>(event: EventType<T>, instance: T, options: PublishOptions = {}): Promise<void> {
-    if (this.state === 'closing' || this.state === 'closed') throw new TransportClosedError(`publish ${event?.routingKey}`);
+  async publish<T extends object>(event: EventType<T>, instance: NoInfer<T>, options: PublishOptions = {}): Promise<void> {
+    if (!this.acceptingPublishes) throw new TransportClosedError(`publish ${event?.routingKey}`);
     assertDescriptor(event, 'publish');
     if (instance === null || typeof instance !== 'object') {
       throw new ConfigurationError(`publish(${event.name}, ...) needs an instance of ${event.target.name}; got ${instance === null ? 'null' : typeof instance}.`);
@@ -249,7 +257,6 @@ export class EventBus {
 
   private async doClose(timeoutMs: number): Promise<void> {
     this.state = 'closing';
-    await this.starting?.catch(() => undefined);
     await Promise.allSettled(this.consumers.map((c) => c.cancel()));
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)));
@@ -259,7 +266,11 @@ export class EventBus {
       this.logger.warn(`close: handlers still running after ${timeoutMs} ms; their messages will be redelivered`);
       this.shutdown.abort(new Error('bus closing: shutdown deadline passed'));
     }
+    this.acceptingPublishes = false;
     await this.transport.close();
+    // a start() still waiting for the broker fails now that the transport is closed
+    await this.starting?.catch(() => undefined);
+    await Promise.allSettled(this.consumers.map((c) => c.cancel()));
     this.state = 'closed';
   }
 

@@ -184,7 +184,7 @@ export class EventQueue {
     this.plans.clear();
     for (const event of admitted) {
       const plan = this.planFor(event);
-      if (plan.error?.reason === 'no-upcaster' && plan.groups.length === 0 && this.handlesFamily(event)) {
+      if (plan.error?.reason === 'no-upcaster' && this.handlesFamily(event)) {
         const newer = this.registrations.some((r) => r.events.some((e) => e.family === event.family && e.version > event.version));
         if (newer) throw new ConfigurationError(`Queue '${this.name}': ${plan.error.message}`);
         this.host.logger.warn(`queue '${this.name}': ${plan.error.message}`);
@@ -227,7 +227,7 @@ export class EventQueue {
       const path = this.host.registry.upcastPath(wire, target);
       if (typeof path === 'string') error = { reason: 'no-upcaster', message: path };
       else groups.push({ target, handlers: chosen });
-    } else if (singles.length > 0 && union.length === 0) {
+    } else if (singles.length > 0) {
       const newest = Math.max(...singles.map((r) => r.events[0]!.version));
       error = {
         reason: 'no-upcaster',
@@ -237,7 +237,8 @@ export class EventQueue {
     if (groups.length === 0 && !error) {
       error = { reason: 'no-handler', message: `Queue '${this.name}' receives ${wire.name} but has no handler for it: register queue('${this.name}').on(${wire.target.name}.${wire.member}, handler) or narrow the binding.` };
     }
-    return error && groups.length === 0 ? { groups: [], error } : { groups };
+    // all or none: a delivery that one of its handlers cannot take is dead-lettered, not half-handled
+    return error ? { groups: [], error } : { groups };
   }
 
   /** @internal handles one delivery and says what to do with it. Never throws. */

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { Deferred, EventProbe, expectRejection, waitFor } from '@tidings/testing';
+import { Deferred, EventProbe, expectRejection, RecordingTransport, waitFor } from '@tidings/testing';
 import { closeOnSignals, ConfigurationError, EventBus, InMemoryTransport, silentLogger, TransportClosedError } from '../../src';
 import { Order, SHOP_EXCHANGE } from '../fixtures/shop';
 
@@ -48,6 +48,33 @@ describe('EventBus lifecycle', () => {
       const signal = await started.promise;
       await bus.close({ timeoutMs: 20 });
       expect(signal.aborted).to.equal(true);
+    });
+
+    it('lets a draining handler publish its follow-up event', async () => {
+      const recorder = new RecordingTransport(transport);
+      const bus = new EventBus({ service: 'billing', transport: recorder, logger: silentLogger });
+      const started = new Deferred<void>();
+      const release = new Deferred<void>();
+      let outcome = 'not run';
+      bus
+        .queue('billing_order')
+        .bind(SHOP_EXCHANGE, 'shop.*.submit')
+        .on(Order.submit, async (order, ctx) => {
+          started.resolve();
+          await release.promise;
+          await ctx.publish(Order.chargeback, order, { mandatory: false }).then(
+            () => (outcome = 'published'),
+            (error: Error) => (outcome = error.name),
+          );
+        });
+      await bus.start();
+      await bus.publish(Order.submit, Order.of(1, []));
+      await started.promise;
+      const closing = bus.close(); // SIGTERM while the handler works
+      release.resolve();
+      await closing;
+      expect(outcome).to.equal('published');
+      expect(recorder.publishedOf(Order.chargeback)).to.deep.equal([{ id: 1, lines: [] }]);
     });
 
     it('refuses to publish or start once closed', async () => {

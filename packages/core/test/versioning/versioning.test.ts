@@ -134,6 +134,39 @@ describe('Versioned events', () => {
     await expectRejection(consumer.start(), ConfigurationError, 'No upcaster from GapV1.made (gap.v1.made) to GapV2.made (gap.v2.made): register GapV2.made.upcastFrom(GapV1.made');
   });
 
+  it('refuses at start a missing upcaster that a union handler on the same queue would hide', async () => {
+    const EX = new Exchange('test-versioned-union-gap');
+    class ItemV1 {
+      @Event(EX, 'uitem.v1.add') static readonly add: EventType<ItemV1>;
+    }
+    class ItemV2 {
+      @Event(EX, 'uitem.v2.add') static readonly add: EventType<ItemV2>;
+    }
+    const consumer = bus('items');
+    consumer
+      .queue('items')
+      .bind(EX, 'uitem.*.add')
+      .on(ItemV2.add, () => undefined)
+      .on([ItemV1.add, ItemV2.add], () => undefined);
+    await expectRejection(consumer.start(), ConfigurationError, 'No upcaster from ItemV1.add');
+  });
+
+  it('dead-letters, rather than half-handles, a version one of the queue\'s handlers cannot take', async () => {
+    const consumer = bus('audit');
+    const seen: number[] = [];
+    const q = consumer.queue('audit').bind(VERSIONED_EXCHANGE, 'vorder.*.submit');
+    const v1s = new EventProbe(q, OrderV1.submit);
+    q.on([OrderV1.submit, OrderV2.submit], (order) => void seen.push(order.id));
+    await consumer.start();
+    await bus('order').publish(OrderV2.submit, v2(2));
+    await bus('order').publish(OrderV1.submit, v1(1));
+    expect((await v1s.next()).event.id).to.equal(1);
+    const [dead] = await collectDeliveries(transport, deadLetterQueueName('audit'), 1);
+    expect(dead!.routingKey).to.equal('vorder.v2.submit');
+    expect(dead!.properties.headers[HEADERS.deadReason]).to.equal('no-upcaster');
+    expect(seen, 'the union handler did not get v2 alone either').to.deep.equal([1]);
+  });
+
   it('publishes both versions during a migration with alsoAs, through the downcaster', async () => {
     const consumer = bus('legacy');
     const old = new EventProbe(consumer.queue('legacy').bind(VERSIONED_EXCHANGE, 'vorder.v1.submit'), OrderV1.submit);
