@@ -11,21 +11,11 @@ import {
   type QueueSpec,
   type TransportEvent,
 } from '@tidings/core';
-import { collectDeliveries, Deferred, expectRejection, uniquePrefix, waitFor } from '@tidings/testing';
+import { collectDeliveries, Deferred, expectRejection, seededRandom, uniquePrefix, waitFor } from '@tidings/testing';
 import { AmqpConnectionError, AmqpTransport, DeclarationConflictError, delayBucketMs, delayQueueName, TIMESTAMP_MS_HEADER, type AmqpTransportOptions } from '../src';
 import { AMQP_URL, deleteTopology, rabbitmqctl, rawConnection, requireBroker } from './broker';
 
-/** A seeded PRNG (mulberry32): the same sequence on every run. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const seeded = seededRandom;
 
 describe('delayBucketMs', () => {
   it('picks one of the two power-of-two buckets around the delay, the upper one as often as keeps the mean delay', () => {

@@ -1,18 +1,11 @@
 /** Seeded generation of valid and hostile payloads, and a strict structural comparison. */
 
+import { seededRandom } from '@tidings/testing';
+
 export type Rng = () => number;
 
 /** mulberry32: small, fast, reproducible. */
-export function rng(seed: number): Rng {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const rng: (seed: number) => Rng = seededRandom;
 
 export const int = (r: Rng, min: number, max: number): number => min + Math.floor(r() * (max - min + 1));
 export const pick = <T>(r: Rng, items: readonly T[]): T => items[Math.floor(r() * items.length)]!;
