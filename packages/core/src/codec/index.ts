@@ -2,3 +2,4 @@ export * from './codec';
 export * from './class-codec';
 export * from './safe-json';
 export * from './compiled';
+export * from './json-schema';
