@@ -1,2 +1,3 @@
 export * from './topology';
 export { run } from './main';
+export * from './asyncapi';

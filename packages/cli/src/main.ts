@@ -2,12 +2,16 @@
 import { resolve } from 'node:path';
 import { getRegistry } from '@tidings/core';
 import { inspectDeadLetters, replayDeadLetters } from '@tidings/amqp';
+import { asyncApiDocument } from './asyncapi';
 import { describeTopology, formatTopology } from './topology';
 
 const USAGE = `Usage:
   tidings topology [--json] <contracts module>...
       Loads the modules that declare your events and prints the exchanges, event families,
       versions, routing keys and upcasters they declare.
+  tidings asyncapi [--title T] [--version V] <contracts module>...
+      Prints an AsyncAPI 3.0 document (JSON) of the events the modules declare: channels,
+      AMQP bindings, payload schemas from the class-validator rules, headers.
   tidings dlq inspect <queue> [--limit N] [--json]
       Lists the dead letters of a service queue (reason, error, attempts, routing, body)
       without removing them.
@@ -27,6 +31,7 @@ export async function run(argv: readonly string[], out: Write, err: Write): Prom
   try {
     const [command, ...rest] = argv;
     if (command === 'topology') return topology(rest, out);
+    if (command === 'asyncapi') return asyncapi(rest, out);
     if (command === 'dlq') return await deadLetters(rest, out);
     throw new UsageError(command ? `Unknown command '${command}'.` : 'Name a command.');
   } catch (error) {
@@ -48,6 +53,25 @@ function topology(args: readonly string[], out: Write): number {
   registry.check();
   const described = describeTopology(registry);
   out(json ? JSON.stringify(described, null, 2) + '\n' : formatTopology(described));
+  return 0;
+}
+
+function asyncapi(args: readonly string[], out: Write): number {
+  const modules: string[] = [];
+  const options: { title?: string; version?: string } = {};
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '--title' || a === '--version') {
+      const value = args[++i];
+      if (value === undefined) throw new UsageError(`${a} needs a value.`);
+      options[a === '--title' ? 'title' : 'version'] = value;
+    } else modules.push(a);
+  }
+  if (modules.length === 0) throw new UsageError('Name at least one module.');
+  for (const m of modules) require(resolve(process.cwd(), m));
+  const registry = getRegistry();
+  registry.check();
+  out(JSON.stringify(asyncApiDocument(registry, options), null, 2) + '\n');
   return 0;
 }
 

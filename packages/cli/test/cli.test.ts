@@ -41,3 +41,25 @@ describe('tidings CLI', () => {
     });
   });
 });
+
+describe('tidings asyncapi', () => {
+  it('prints an AsyncAPI 3.0 document with channels, AMQP bindings, payload schemas and upcasts', () => {
+    const out = execFileSync(process.execPath, [main, 'asyncapi', '--title', 'Shop', '--version', '2.1.0', fixture], { encoding: 'utf8' });
+    const doc = JSON.parse(out) as {
+      asyncapi: string;
+      info: { title: string; version: string };
+      channels: Record<string, { address: string; bindings: { amqp: { exchange: { name: string; type: string } } } }>;
+      operations: Record<string, { action: string; description?: string }>;
+      components: { messages: Record<string, { payload: { $ref: string } }>; schemas: Record<string, { properties: Record<string, unknown>; required: string[] }> };
+    };
+    expect(doc.asyncapi).to.equal('3.0.0');
+    expect(doc.info).to.deep.equal({ title: 'Shop', version: '2.1.0' });
+    const v2 = doc.channels['cli-shop.cliorder.v2.submit']!;
+    expect(v2.address).to.equal('cliorder.v2.submit');
+    expect(v2.bindings.amqp.exchange).to.include({ name: 'cli-shop', type: 'topic' });
+    expect(doc.components.messages['cli-shop.cliorder.v2.submit']!.payload).to.deep.equal({ $ref: '#/components/schemas/CliOrder' });
+    expect(doc.components.schemas.CliOrder!.properties).to.deep.equal({ id: { type: 'integer' }, currency: { enum: ['EUR'] } });
+    expect(doc.operations['send-cli-shop.cliorder.v2.submit']).to.deep.include({ action: 'send', description: 'Consumers of v2 also receive v1, upcast.' });
+    expect(Object.keys(doc.channels)).to.have.length(3);
+  });
+});

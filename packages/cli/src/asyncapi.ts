@@ -1,0 +1,72 @@
+import { HEADERS, jsonSchemasOf, type EventType, type Registry, type SchemaSet } from '@tidings/core';
+
+export interface AsyncApiOptions {
+  /** @default 'Tidings events' */
+  readonly title?: string;
+  /** The contracts' version. @default '0.0.0' */
+  readonly version?: string;
+}
+
+/**
+ * An AsyncAPI 3.0 document of every registered event: one channel per routing key on its
+ * exchange (with the AMQP binding), one message per event with its payload schema read from
+ * the class-validator decorators and the headers Tidings puts on the wire.
+ */
+export function asyncApiDocument(registry: Registry, options: AsyncApiOptions = {}): Record<string, unknown> {
+  const channels: Record<string, unknown> = {};
+  const operations: Record<string, unknown> = {};
+  const messages: Record<string, unknown> = {};
+  const schemas: SchemaSet = {};
+  const events = [...registry.allEvents()].sort((a, b) => a.routingKey.localeCompare(b.routingKey));
+  for (const event of events) {
+    const id = messageId(event);
+    jsonSchemasOf(event.target, schemas);
+    messages[id] = {
+      name: id,
+      title: `${event.family} v${event.version}`,
+      contentType: 'application/json',
+      payload: { $ref: `#/components/schemas/${event.target.name}` },
+      headers: {
+        type: 'object',
+        properties: {
+          [HEADERS.version]: { type: 'integer', const: event.version },
+          [HEADERS.traceparent]: { type: 'string', description: 'W3C trace context' },
+          [HEADERS.causationId]: { type: 'string', description: 'the message that caused this one' },
+        },
+        required: [HEADERS.version],
+      },
+    };
+    channels[id] = {
+      address: event.routingKey,
+      title: `${event.exchange.name} ${event.routingKey}`,
+      messages: { [id]: { $ref: `#/components/messages/${id}` } },
+      bindings: {
+        amqp: {
+          is: 'routingKey',
+          exchange: { name: event.exchange.name, type: event.exchange.type, durable: event.exchange.durable, autoDelete: event.exchange.autoDelete, vhost: '/' },
+          bindingVersion: '0.3.0',
+        },
+      },
+    };
+    const upcast = registry.upcasterTo(event);
+    operations[`send-${id}`] = {
+      action: 'send',
+      channel: { $ref: `#/channels/${id}` },
+      messages: [{ $ref: `#/channels/${id}/messages/${id}` }],
+      bindings: { amqp: { deliveryMode: 2, mandatory: true, bindingVersion: '0.3.0' } },
+      ...(upcast ? { description: `Consumers of v${event.version} also receive v${upcast.from.version}, upcast.` } : {}),
+    };
+  }
+  return {
+    asyncapi: '3.0.0',
+    info: { title: options.title ?? 'Tidings events', version: options.version ?? '0.0.0' },
+    defaultContentType: 'application/json',
+    channels,
+    operations,
+    components: { messages, schemas },
+  };
+}
+
+function messageId(event: EventType<object>): string {
+  return `${event.exchange.name}.${event.routingKey}`;
+}
