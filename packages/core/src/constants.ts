@@ -31,7 +31,6 @@ export function retryQueuePrefix(queue: string): string {
 
 export const DEFAULTS = {
   prefetch: 50,
-  concurrency: 50,
   retry: {
     maxAttempts: 5,
     initialDelayMs: 1_000,
