@@ -1,5 +1,5 @@
 import type { Channel, ConsumeMessage, Message } from 'amqplib';
-import type { Consumer, Delivery, DeliveryHandler, Disposition, Logger } from '@tidings/core';
+import { TopologyError, type Consumer, type Delivery, type DeliveryHandler, type Disposition, type Logger } from '@tidings/core';
 import { toDelivery } from './wire';
 
 /** What a consumer needs from its transport. */
@@ -225,6 +225,19 @@ export class AmqpConsumer implements Consumer {
       await this.host.publishCopy(delivery, msg, disposition);
     } catch (error) {
       if (this.channel !== ch) return;
+      if (disposition.action === 'retry' && isBrokerRefusal(error)) {
+        // The broker will not hold the retry (a delay queue it refuses to declare): asking again
+        // every second would loop forever, so the message goes to the dead-letter queue, saying why.
+        const reason = `${disposition.error}; the retry could not be scheduled: ${(error as Error).message}`;
+        this.host.reportError(new Error(`Could not schedule a retry of message ${delivery.properties.messageId} from '${this.queue}'; dead-lettering it. ${(error as Error).message}`));
+        try {
+          await this.host.publishCopy(delivery, msg, { action: 'dead-letter', reason: 'retry-unavailable', error: reason, attempts: delivery.attempt });
+          if (this.channel === ch) this.ackLater(ch, tag);
+          return;
+        } catch {
+          if (this.channel !== ch) return;
+        }
+      }
       this.host.reportError(
         new Error(`Could not ${disposition.action} message ${delivery.properties.messageId} from '${this.queue}': ${(error as Error).message}. It returns to the queue in 1 s.`),
       );
@@ -351,4 +364,11 @@ export class AmqpConsumer implements Consumer {
 
 function message(deliveryTag: number): Message {
   return { fields: { deliveryTag } } as unknown as Message;
+}
+
+/** The broker refused a declaration (403, 405, 406): trying the same again cannot succeed. */
+function isBrokerRefusal(error: unknown): boolean {
+  if (!(error instanceof TopologyError)) return false;
+  const code = (error.cause as { code?: unknown } | undefined)?.code;
+  return typeof code === 'number' && [403, 405, 406].includes(code);
 }

@@ -14,7 +14,9 @@ export type DeadLetterReason =
   | 'no-upcaster'
   | 'upcast-failed'
   | 'non-retryable'
-  | 'retries-exhausted';
+  | 'retries-exhausted'
+  /** The broker would not hold a retry (a delay queue it refuses): dead-lettered instead of looping. */
+  | 'retry-unavailable';
 
 /** An incoming message that cannot be decoded; `reason` goes to the dead-letter headers. */
 export class DecodeError extends TidingsError {
