@@ -155,16 +155,21 @@ export class TransformCompiler {
   // ---- plain → instance -------------------------------------------------------------------
 
   private inFunction(target: unknown): ((plain: Dict) => object) | null {
-    let fn = this.inFns.get(target);
+    return this.compiled(this.inFns, target, 'plain-to-instance', () => this.compileIn(target));
+  }
+
+  /** The compiled function of a class for one direction, compiled once; null where it falls back. */
+  private compiled<F>(cache: Map<unknown, F | null>, target: unknown, direction: 'plain-to-instance' | 'instance-to-plain', compile: () => F): F | null {
+    let fn = cache.get(target);
     if (fn === undefined) {
       try {
-        fn = this.compileIn(target);
-        this.report.compiledClass(target, 'plain-to-instance');
+        fn = compile();
+        this.report.compiledClass(target, direction);
       } catch (error) {
-        this.report.fallback(target, 'plain-to-instance', reasonOf(error));
+        this.report.fallback(target, direction, reasonOf(error));
         fn = null;
       }
-      this.inFns.set(target, fn);
+      cache.set(target, fn);
     }
     return fn;
   }
@@ -301,18 +306,7 @@ export class TransformCompiler {
   // ---- instance → plain -------------------------------------------------------------------
 
   private outFunction(target: unknown): ((value: Dict) => Dict) | null {
-    let fn = this.outFns.get(target);
-    if (fn === undefined) {
-      try {
-        fn = this.compileOut(target);
-        this.report.compiledClass(target, 'instance-to-plain');
-      } catch (error) {
-        this.report.fallback(target, 'instance-to-plain', reasonOf(error));
-        fn = null;
-      }
-      this.outFns.set(target, fn);
-    }
-    return fn;
+    return this.compiled(this.outFns, target, 'instance-to-plain', () => this.compileOut(target));
   }
 
   /** A value with no @Type on the way out; objects are typed by their constructor, as class-transformer guesses. */
