@@ -2,3 +2,4 @@ export * from './http';
 export * from './log';
 export * from './transport';
 export * from './wait';
+export * from './service';
