@@ -5,7 +5,7 @@ import { createTransport } from './transport';
 export interface ServiceMain {
   /** The service's name: its bus's `service` and the prefix of its log lines. */
   readonly name: string;
-  /** Where its HTTP endpoint listens (`portFromEnv('BILLING_PORT', 3001)`). */
+  /** Where its HTTP endpoint listens: `portFromEnv` of the service's own variable, e.g. BILLING_PORT. */
   readonly port: number;
   /** Wires the service onto its bus and returns its HTTP routes (`GET /health` is added). */
   readonly create: (bus: EventBus) => JsonRoute;
