@@ -1,6 +1,8 @@
 export { AmqpTransport } from './amqp-transport';
-export { DEFAULT_AMQP_URL, backoffDelay, type AmqpReconnectOptions, type AmqpTlsOptions, type AmqpTransportOptions } from './options';
-export { DELAY_BUCKETS_MS, delayBucketMs, delayQueueName, topologyError } from './topology';
+export { backoffDelay } from './connection/backoff';
+export { DEFAULT_AMQP_URL, type AmqpReconnectOptions, type AmqpTlsOptions, type AmqpTransportOptions } from './options';
+export { DELAY_BUCKETS_MS, delayBucketMs, delayQueueName } from './topology/declarations';
+export { topologyError } from './topology/topology-error';
 export { TIMESTAMP_MS_HEADER } from './wire';
 export * from './errors';
 export { inspectDeadLetters, replayDeadLetters, type DeadLetter, type DeadLetterOptions, type ReplayOptions, type ReplayResult } from './dead-letters';

@@ -89,9 +89,3 @@ export function resolveOptions(options: AmqpTransportOptions): ResolvedOptions {
     logger: (options.logger ?? consoleLogger('warn')).child('amqp'),
   };
 }
-
-/** Exponential backoff with ±20% jitter for reconnection attempt `attempt` (1-based). */
-export function backoffDelay(attempt: number, initialDelayMs: number, maxDelayMs: number, random: () => number = Math.random): number {
-  const base = Math.min(maxDelayMs, initialDelayMs * 2 ** Math.max(0, attempt - 1));
-  return Math.round(Math.min(maxDelayMs, base * (0.8 + 0.4 * random())));
-}

@@ -1,21 +1,25 @@
-import type { Channel, ConsumeMessage, Message } from 'amqplib';
+import type { Channel, ConsumeMessage } from 'amqplib';
 import { TopologyError, type Consumer, type Delivery, type DeliveryHandler, type Disposition, type Logger } from '@tidings/core';
-import { toDelivery } from './wire';
+import { FailureWindow } from '../connection/backoff';
+import { Acks } from '../dispositions/acks';
+import type { CopyDisposition } from '../dispositions/copies';
+import { toDelivery } from '../wire';
 
 /** What a consumer needs from its transport. */
 export interface ConsumerHost {
   readonly logger: Logger;
   /** A fresh channel on the live connection; rejects when disconnected. */
   openChannel(): Promise<Channel>;
-  /** Whether the connection that `channel` belongs to is still the live one. */
+  /** Whether there is a live connection. */
   connectionAlive(): boolean;
   isClosing(): boolean;
   /** Re-declares the queue (and what it needs) before consuming again. */
   redeclareQueue(queue: string): Promise<void>;
   /** Carries out a retry or dead-letter disposition by publishing a confirmed copy. */
-  publishCopy(delivery: Delivery, msg: ConsumeMessage, disposition: Exclude<Disposition, { action: 'ack' }>): Promise<void>;
+  sendCopy(delivery: Delivery, msg: ConsumeMessage, disposition: CopyDisposition): Promise<void>;
   reportError(error: Error): void;
   backoff(attempt: number): number;
+  /** The consumer is closed for good: the transport drops it. */
   forget(consumer: AmqpConsumer): void;
 }
 
@@ -31,15 +35,13 @@ export class AmqpConsumer implements Consumer {
   private state: State = 'starting';
   private channel: Channel | undefined;
   private consumerTag: string | undefined;
-  /** Delivery tags handed out on the current channel and not yet acked or nacked, in order. */
-  private outstanding: number[] = [];
-  private toAck = new Set<number>();
-  private flushScheduled = false;
+  /** Settles the deliveries of the current channel. */
+  private acks: Acks | undefined;
   private inFlight = 0;
   private settledWaiters: (() => void)[] = [];
   private recovering = false;
   private recoverTimer: NodeJS.Timeout | undefined;
-  private recentRecoveries: number[] = [];
+  private readonly recentRecoveries = new FailureWindow();
 
   constructor(
     readonly queue: string,
@@ -67,9 +69,7 @@ export class AmqpConsumer implements Consumer {
     const ch = await this.host.openChannel();
     ch.on('error', (err: Error) => this.host.logger.warn(`consumer channel of '${this.queue}' failed: ${err.message}`));
     ch.on('close', () => setImmediate(() => this.onChannelClosed(ch)));
-    this.channel = ch;
-    this.outstanding = [];
-    this.toAck.clear();
+    this.useChannel(ch);
     try {
       await ch.prefetch(this.prefetch);
       const ok = await ch.consume(this.queue, (msg) => this.onMessage(ch, msg), { noAck: false });
@@ -81,10 +81,17 @@ export class AmqpConsumer implements Consumer {
       }
       this.state = 'active';
     } catch (error) {
-      if (this.channel === ch) this.channel = undefined;
+      if (this.channel === ch) this.useChannel(undefined);
       await ch.close().catch(() => undefined);
       throw error;
     }
+  }
+
+  /** A new channel gets new settlements; those of the old one are retired with it. */
+  private useChannel(ch: Channel | undefined): void {
+    this.acks?.retire();
+    this.channel = ch;
+    this.acks = ch ? new Acks(ch) : undefined;
   }
 
   /** The connection dropped; the transport calls `restart` once it is back. */
@@ -94,7 +101,7 @@ export class AmqpConsumer implements Consumer {
       this.notifySettled(true);
       return;
     }
-    this.channel = undefined;
+    this.useChannel(undefined);
     this.consumerTag = undefined;
     this.state = 'recovering';
     this.notifySettled();
@@ -151,8 +158,8 @@ export class AmqpConsumer implements Consumer {
     // The transport forgets a cancelled consumer only now: its close() must still flush these acks.
     if (this.state === 'cancelled') this.host.forget(this);
     if (!ch) return;
-    this.flushAcks(ch); // settled deliveries are acked, not redelivered
-    this.channel = undefined;
+    this.acks?.flush(); // settled deliveries are acked, not redelivered
+    this.useChannel(undefined);
     this.notifySettled();
     await ch.close().catch(() => undefined);
   }
@@ -167,11 +174,12 @@ export class AmqpConsumer implements Consumer {
       return;
     }
     // A late delivery on a channel being replaced: its closing returns it to the queue.
-    if (this.channel !== ch) return;
+    const acks = this.acks;
+    if (this.channel !== ch || !acks) return;
     const tag = msg.fields.deliveryTag;
-    this.outstanding.push(tag);
+    acks.track(tag);
     if (this.state === 'cancelled') {
-      this.nack(ch, tag);
+      acks.nack(tag);
       return;
     }
     let delivery: Delivery;
@@ -179,7 +187,7 @@ export class AmqpConsumer implements Consumer {
       delivery = toDelivery(this.queue, msg);
     } catch (error) {
       this.host.reportError(error as Error);
-      this.nack(ch, tag);
+      acks.nack(tag);
       return;
     }
     this.inFlight++;
@@ -192,10 +200,10 @@ export class AmqpConsumer implements Consumer {
     outcome.then(
       (disposition) => {
         if (disposition.action === 'ack') {
-          this.ackLater(ch, tag);
+          acks.ackLater(tag);
           this.settled();
         } else {
-          this.carryOut(ch, msg, delivery, disposition).then(
+          this.carryOut(acks, msg, delivery, disposition).then(
             () => this.settled(),
             (error: unknown) => (this.host.reportError(error as Error), this.settled()),
           );
@@ -203,7 +211,7 @@ export class AmqpConsumer implements Consumer {
       },
       (error: unknown) => {
         this.host.reportError(new Error(`The delivery handler of '${this.queue}' threw (${(error as Error)?.message ?? String(error)}); the message returns to the queue in 1 s.`));
-        this.nackLater(ch, tag);
+        acks.nackLater(tag);
         this.settled();
       },
     );
@@ -217,101 +225,40 @@ export class AmqpConsumer implements Consumer {
   }
 
   /** Retry or dead-letter: the copy is confirmed by the broker before the original is acked. */
-  private async carryOut(ch: Channel, msg: ConsumeMessage, delivery: Delivery, disposition: Exclude<Disposition, { action: 'ack' }>): Promise<void> {
+  private async carryOut(acks: Acks, msg: ConsumeMessage, delivery: Delivery, disposition: CopyDisposition): Promise<void> {
     const tag = msg.fields.deliveryTag;
-    if (this.channel !== ch) return; // its channel is gone: the broker redelivers it
+    if (!acks.live) return; // its channel is gone: the broker redelivers it
     try {
       // Send the copy before acking the original, so a crash in between cannot drop it.
-      await this.host.publishCopy(delivery, msg, disposition);
+      await this.host.sendCopy(delivery, msg, disposition);
     } catch (error) {
-      if (this.channel !== ch) return;
+      if (!acks.live) return;
       if (disposition.action === 'retry' && isBrokerRefusal(error)) {
         // The broker will not hold the retry (a delay queue it refuses to declare): asking again
         // every second would loop forever, so the message goes to the dead-letter queue, saying why.
         const reason = `${disposition.error}; the retry could not be scheduled: ${(error as Error).message}`;
         this.host.reportError(new Error(`Could not schedule a retry of message ${delivery.properties.messageId} from '${this.queue}'; dead-lettering it. ${(error as Error).message}`));
         try {
-          await this.host.publishCopy(delivery, msg, { action: 'dead-letter', reason: 'retry-unavailable', error: reason, attempts: delivery.attempt });
-          if (this.channel === ch) this.ackLater(ch, tag);
+          await this.host.sendCopy(delivery, msg, { action: 'dead-letter', reason: 'retry-unavailable', error: reason, attempts: delivery.attempt });
+          acks.ackLater(tag);
           return;
         } catch {
-          if (this.channel !== ch) return;
+          if (!acks.live) return;
         }
       }
       this.host.reportError(
         new Error(`Could not ${disposition.action} message ${delivery.properties.messageId} from '${this.queue}': ${(error as Error).message}. It returns to the queue in 1 s.`),
       );
-      this.nackLater(ch, tag);
+      acks.nackLater(tag);
       return;
     }
     // If the channel died meanwhile, the original is redelivered: a duplicate, never a loss.
-    this.ackLater(ch, tag);
-  }
-
-  /** Acks on the next tick, so that acks settled together go out together. */
-  private ackLater(ch: Channel, tag: number): void {
-    if (this.channel !== ch) return; // its channel is gone: the broker redelivers it
-    this.toAck.add(tag);
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      setImmediate(() => {
-        this.flushScheduled = false;
-        // toAck only ever holds tags of the current channel: start() empties it for a new one.
-        if (this.channel) this.flushAcks(this.channel);
-      });
-    }
-  }
-
-  /** Acks settled deliveries: the contiguous run at the head with one `multiple` ack, the rest one by one. */
-  private flushAcks(ch: Channel): void {
-    if (this.toAck.size === 0) return;
-    if (this.channel !== ch) {
-      this.toAck.clear();
-      return;
-    }
-    try {
-      let last = -1;
-      let count = 0;
-      while (this.outstanding.length > 0 && this.toAck.has(this.outstanding[0]!)) {
-        last = this.outstanding.shift()!;
-        this.toAck.delete(last);
-        count++;
-      }
-      if (count > 0) ch.ack(message(last), count > 1);
-      for (const tag of this.toAck) {
-        this.removeOutstanding(tag);
-        ch.ack(message(tag), false);
-      }
-    } catch {
-      // channel closed meanwhile: the broker requeues what was not acked
-    }
-    this.toAck.clear();
-  }
-
-  private nack(ch: Channel, tag: number): void {
-    if (this.channel !== ch) return;
-    this.removeOutstanding(tag);
-    try {
-      ch.nack(message(tag), false, true);
-    } catch {
-      // channel closed meanwhile: requeued anyway
-    }
-  }
-
-  /** Requeues after a pause: a delivery that fails this way every time must not spin. */
-  private nackLater(ch: Channel, tag: number): void {
-    const timer = setTimeout(() => this.nack(ch, tag), 1000);
-    timer.unref();
-  }
-
-  private removeOutstanding(tag: number): void {
-    const i = this.outstanding.indexOf(tag);
-    if (i >= 0) this.outstanding.splice(i, 1);
+    acks.ackLater(tag);
   }
 
   private onChannelClosed(ch: Channel): void {
     if (this.channel !== ch) return;
-    this.channel = undefined;
+    this.useChannel(undefined);
     this.consumerTag = undefined;
     this.notifySettled();
     if (this.state === 'cancelled') return;
@@ -326,16 +273,13 @@ export class AmqpConsumer implements Consumer {
     this.recovering = true;
     this.state = 'recovering';
     const old = this.channel;
-    this.channel = undefined;
+    this.useChannel(undefined);
     this.consumerTag = undefined;
     this.notifySettled();
     if (old) old.close().catch(() => undefined);
     this.host.logger.warn(`consumer of '${this.queue}' stopped (${reason}); re-establishing it`);
     // A consumer that keeps failing right after it recovered backs off instead of spinning.
-    const now = Date.now();
-    this.recentRecoveries = this.recentRecoveries.filter((t) => now - t < 10_000);
-    this.recentRecoveries.push(now);
-    let attempt = this.recentRecoveries.length - 1;
+    let attempt = this.recentRecoveries.record() - 1;
     const tryAgain = (): void => {
       attempt++;
       this.recoverTimer = setTimeout(() => {
@@ -360,10 +304,6 @@ export class AmqpConsumer implements Consumer {
     };
     tryAgain();
   }
-}
-
-function message(deliveryTag: number): Message {
-  return { fields: { deliveryTag } } as unknown as Message;
 }
 
 /** The broker refused a declaration (403, 405, 406): trying the same again cannot succeed. */

@@ -1,0 +1,27 @@
+/** Exponential backoff with ±20% jitter for attempt `attempt` (1-based): 100, 200, 400 … ms, capped. */
+export function backoffDelay(attempt: number, initialDelayMs: number, maxDelayMs: number, random: () => number = Math.random): number {
+  const base = Math.min(maxDelayMs, initialDelayMs * 2 ** Math.max(0, attempt - 1));
+  return Math.round(Math.min(maxDelayMs, base * (0.8 + 0.4 * random())));
+}
+
+/**
+ * Failures in a sliding window. Something that keeps failing right after it recovered (a
+ * channel the broker closes again at once, a consumer whose queue keeps vanishing) backs off
+ * by how often it failed lately instead of spinning.
+ */
+export class FailureWindow {
+  private times: number[] = [];
+
+  constructor(
+    private readonly windowMs = 10_000,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Records a failure now; returns how many failures fell within the window, this one included. */
+  record(): number {
+    const at = this.now();
+    this.times = this.times.filter((t) => at - t < this.windowMs);
+    this.times.push(at);
+    return this.times.length;
+  }
+}

@@ -1,0 +1,250 @@
+import * as amqp from 'amqplib';
+import type { Channel, ChannelModel, SocketOptions } from 'amqplib';
+import { redact, TransportClosedError, type Logger } from '@tidings/core';
+import { AmqpConnectionError } from '../errors';
+import type { TransportEvents } from '../events';
+import type { AmqpTlsOptions } from '../options';
+import { backoffDelay } from './backoff';
+
+export type ConnectionState = 'idle' | 'connecting' | 'connected' | 'reconnecting' | 'closing' | 'closed';
+
+/** How amqplib opens a connection; a test passes a fake. */
+export type Connect = (url: string, socketOptions: SocketOptions) => Promise<ChannelModel>;
+
+export interface ConnectionSettings {
+  readonly urls: readonly string[];
+  readonly connectionName: string;
+  readonly heartbeatSeconds: number;
+  readonly tls: AmqpTlsOptions;
+  readonly initialDelayMs: number;
+  readonly maxDelayMs: number;
+  readonly logger: Logger;
+}
+
+/** What the transport does with each new connection; the connection itself knows nothing of messages. */
+export interface ConnectionHooks {
+  /**
+   * Prepares a new connection (publish channel, topology) before it counts as established;
+   * rejecting refuses it. `current()` says whether the connection is still the live one.
+   */
+  setup(model: ChannelModel, current: () => boolean): Promise<void>;
+  /** A reconnect (not the first connect) is established: consumers resume. */
+  reconnected(): void;
+  /** The live connection is gone. */
+  lost(): void;
+  /** While closing, whether a lost connection must come back (publishes still to be confirmed). */
+  neededWhileClosing(): boolean;
+}
+
+/** A channel or connection that went away under an operation (as opposed to the broker refusing it). */
+export function isConnectionLoss(error: unknown): boolean {
+  const e = error as { code?: unknown; message?: unknown; name?: unknown } | undefined;
+  if (typeof e?.code === 'number' && e.code >= 300) return e.code === 320;
+  const text = String(e?.message ?? '');
+  return e?.name === 'IllegalOperationError' || /Channel ended|Channel closed|Connection closed|closing|not connected/i.test(text);
+}
+
+/**
+ * The connection lifecycle: connect over one or several URLs, heartbeats, reconnect with
+ * backoff after a loss, and the connection events. No amqplib 'error' can crash the process:
+ * every one is caught and reported.
+ */
+export class Connection {
+  private stateValue: ConnectionState = 'idle';
+  private model: ChannelModel | undefined;
+  private connecting: Promise<void> | undefined;
+  private connectedWaiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
+  private urlIndex = 0;
+  private reconnectAttempt = 0;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly settings: ConnectionSettings,
+    private readonly hooks: ConnectionHooks,
+    private readonly events: TransportEvents,
+    private readonly open: Connect = (url, socketOptions) => amqp.connect(url, socketOptions),
+  ) {}
+
+  get state(): ConnectionState {
+    return this.stateValue;
+  }
+
+  /** The live connection, if any. */
+  get current(): ChannelModel | undefined {
+    return this.model;
+  }
+
+  get connected(): boolean {
+    return this.stateValue === 'connected' && this.model !== undefined;
+  }
+
+  /** Not narrowed by the compiler: the state changes across awaits. */
+  shuttingDown(): boolean {
+    return this.stateValue === 'closing' || this.stateValue === 'closed';
+  }
+
+  async connect(): Promise<void> {
+    if (this.shuttingDown()) throw new TransportClosedError('connect');
+    if (this.stateValue === 'connected') return;
+    if (this.stateValue === 'reconnecting') return this.whenConnected();
+    this.connecting ??= this.connectFirst().finally(() => (this.connecting = undefined));
+    return this.connecting;
+  }
+
+  /** A fresh channel on the live connection; rejects when disconnected. */
+  async openChannel(onError: (error: Error) => void): Promise<Channel> {
+    const model = this.model;
+    if (!model) throw new Error('not connected');
+    const ch = await model.createChannel();
+    ch.on('handler-error', onError);
+    return ch;
+  }
+
+  /** Begins a close; returns false when it never connected (then it is closed at once). */
+  beginClose(): boolean {
+    if (this.stateValue === 'idle') {
+      this.stateValue = 'closed';
+      return false;
+    }
+    this.stateValue = 'closing';
+    return true;
+  }
+
+  /** No reconnect from now on. */
+  markClosed(): void {
+    this.stateValue = 'closed';
+  }
+
+  /** Stops reconnecting and closes the live connection. */
+  async release(): Promise<void> {
+    this.stateValue = 'closed';
+    clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = undefined;
+    this.rejectConnectedWaiters(new TransportClosedError('connect'));
+    const model = this.model;
+    this.model = undefined;
+    if (model) await model.close().catch(() => undefined);
+  }
+
+  /** One round over every URL; the first connection fails fast so that start-up errors surface. */
+  private async connectFirst(): Promise<void> {
+    this.stateValue = 'connecting';
+    const { urls } = this.settings;
+    const failures: string[] = [];
+    for (let i = 0; i < urls.length; i++) {
+      const url = urls[(this.urlIndex + i) % urls.length]!;
+      try {
+        await this.establish(url);
+        this.urlIndex = (this.urlIndex + i) % urls.length;
+        return;
+      } catch (error) {
+        failures.push(`${redact(url)}: ${redact((error as Error)?.message ?? String(error))}`);
+        if (this.shuttingDown()) break;
+      }
+    }
+    if (this.stateValue === 'connecting') this.stateValue = 'idle';
+    const error = new AmqpConnectionError(
+      `Could not connect to RabbitMQ (${failures.join('; ')}). Check that the broker runs (rabbitmq-server -detached), ` +
+        `that AMQP_URL or the url option points at it, and the credentials.`,
+    );
+    this.rejectConnectedWaiters(error);
+    throw error;
+  }
+
+  private urlWithHeartbeat(url: string): string {
+    try {
+      const parsed = new URL(url);
+      if (!parsed.searchParams.has('heartbeat')) parsed.searchParams.set('heartbeat', String(this.settings.heartbeatSeconds));
+      return parsed.toString();
+    } catch {
+      return url;
+    }
+  }
+
+  private socketOptions(): SocketOptions {
+    const { ca, cert, key, passphrase, servername, rejectUnauthorized } = this.settings.tls;
+    const options: SocketOptions = { noDelay: true, timeout: 10_000, clientProperties: { connection_name: this.settings.connectionName } };
+    if (ca !== undefined) options.ca = ca;
+    if (cert !== undefined) options.cert = cert;
+    if (key !== undefined) options.key = key;
+    if (passphrase !== undefined) options.passphrase = passphrase;
+    if (servername !== undefined) options.servername = servername;
+    if (rejectUnauthorized !== undefined) options.rejectUnauthorized = rejectUnauthorized;
+    return options;
+  }
+
+  private async establish(url: string): Promise<void> {
+    const { logger } = this.settings;
+    const model = await this.open(this.urlWithHeartbeat(url), this.socketOptions());
+    model.on('error', (err: Error) => logger.warn(`connection error: ${redact(err.message)}`));
+    model.on('handler-error', (err: Error) => this.events.error(err));
+    model.on('close', (err?: Error) => this.onClosed(model, err));
+    model.on('blocked', (reason: string) => this.events.emit({ type: 'blocked', reason: String(reason) }));
+    model.on('unblocked', () => this.events.emit({ type: 'unblocked' }));
+    // While closing, a reconnect still goes ahead: it delivers the publishes close() waits for.
+    if (this.stateValue === 'closed') {
+      await model.close().catch(() => undefined);
+      throw new TransportClosedError('connect');
+    }
+    this.model = model;
+    try {
+      await this.hooks.setup(model, () => this.model === model);
+      if (this.model !== model) throw new Error('connection lost while recovering topology');
+    } catch (error) {
+      if (this.model === model) this.model = undefined;
+      await model.close().catch(() => undefined);
+      throw error;
+    }
+    const first = this.stateValue === 'connecting';
+    if (!this.shuttingDown()) this.stateValue = 'connected';
+    this.reconnectAttempt = 0;
+    logger.info(`${first ? 'connected to' : 'reconnected to'} ${redact(url)}`);
+    this.events.emit({ type: 'connected', url: redact(url) });
+    const waiters = this.connectedWaiters;
+    this.connectedWaiters = [];
+    waiters.forEach((w) => w.resolve());
+    if (!first) this.hooks.reconnected();
+  }
+
+  private onClosed(model: ChannelModel, err: Error | undefined): void {
+    if (this.model !== model) return;
+    this.model = undefined;
+    this.hooks.lost();
+    if (this.stateValue === 'closed') return;
+    const error = err ? new Error(redact(err.message)) : undefined;
+    this.settings.logger.warn(`connection lost${error ? `: ${error.message}` : ''}; reconnecting`);
+    this.events.emit({ type: 'disconnected', error });
+    if (this.stateValue === 'connecting') return; // lost while setting up: connectFirst tries the next URL or fails
+    if (this.stateValue === 'closing' && !this.hooks.neededWhileClosing()) return;
+    if (this.stateValue !== 'closing') this.stateValue = 'reconnecting';
+    this.scheduleReconnect();
+  }
+
+  private scheduleReconnect(): void {
+    if (this.reconnectTimer || this.stateValue === 'closed') return;
+    this.reconnectAttempt++;
+    const { urls, initialDelayMs, maxDelayMs, logger } = this.settings;
+    const delay = backoffDelay(this.reconnectAttempt, initialDelayMs, maxDelayMs);
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = undefined;
+      if (this.stateValue === 'closed' || this.model) return;
+      const url = urls[this.urlIndex % urls.length]!;
+      this.establish(url).catch((error: unknown) => {
+        this.urlIndex = (this.urlIndex + 1) % urls.length;
+        logger.warn(`reconnect to ${redact(url)} failed (attempt ${this.reconnectAttempt}): ${redact((error as Error)?.message ?? String(error))}`);
+        this.scheduleReconnect();
+      });
+    }, delay);
+  }
+
+  private whenConnected(): Promise<void> {
+    if (this.stateValue === 'connected') return Promise.resolve();
+    return new Promise((resolve, reject) => this.connectedWaiters.push({ resolve, reject }));
+  }
+
+  private rejectConnectedWaiters(error: Error): void {
+    const waiters = this.connectedWaiters;
+    this.connectedWaiters = [];
+    waiters.forEach((w) => w.reject(error));
+  }
+}

@@ -1,0 +1,66 @@
+import type { ConsumeMessage } from 'amqplib';
+import { deadLetterQueueName, HEADERS, UnroutableError, type Delivery, type Disposition } from '@tidings/core';
+import type { Publisher } from '../publishing/publisher';
+import { delayBucketMs } from '../topology/declarations';
+import type { Declarer } from '../topology/declarer';
+import { copyOptions, truncate } from '../wire';
+
+export type CopyDisposition = Exclude<Disposition, { action: 'ack' }>;
+
+/**
+ * Carries out retries and dead letters by publishing a confirmed copy of the delivery: to the
+ * delay queue of its bucket, or to the queue's dead-letter queue. The consumer acks the
+ * original only after the copy's confirm, so a crash in between cannot drop it.
+ */
+export class Copies {
+  constructor(
+    private readonly publisher: Publisher,
+    private readonly declarer: Declarer,
+  ) {}
+
+  send(delivery: Delivery, msg: ConsumeMessage, disposition: CopyDisposition): Promise<void> {
+    return disposition.action === 'retry' ? this.retry(delivery, msg, disposition.delayMs) : this.deadLetter(delivery, msg, disposition);
+  }
+
+  private async retry(delivery: Delivery, msg: ConsumeMessage, delayMs: number): Promise<void> {
+    const bucketMs = delayBucketMs(delayMs);
+    const headers = { ...originalRouting(delivery), [HEADERS.attempt]: delivery.attempt + 1 };
+    const send = async (): Promise<void> => {
+      const target = await this.declarer.delayQueue(delivery.queue, bucketMs);
+      await this.publisher.publish({ exchange: '', routingKey: target, content: msg.content, messageId: delivery.properties.messageId, options: copyOptions(msg, headers) }, true);
+    };
+    try {
+      await send();
+    } catch (error) {
+      if (!(error instanceof UnroutableError)) throw error;
+      // Someone deleted the delay queue: declare it again and send once more.
+      this.declarer.forgetDelayQueue(delivery.queue, bucketMs);
+      await send();
+    }
+  }
+
+  private async deadLetter(delivery: Delivery, msg: ConsumeMessage, d: Extract<Disposition, { action: 'dead-letter' }>): Promise<void> {
+    const headers = {
+      ...originalRouting(delivery),
+      [HEADERS.deadReason]: d.reason,
+      [HEADERS.deadError]: truncate(d.error),
+      [HEADERS.deadQueue]: delivery.queue,
+      [HEADERS.deadAttempts]: d.attempts,
+      [HEADERS.deadAt]: new Date().toISOString(),
+    };
+    const dlq = deadLetterQueueName(delivery.queue);
+    const send = (): Promise<void> =>
+      this.publisher.publish({ exchange: '', routingKey: dlq, content: msg.content, messageId: delivery.properties.messageId, options: copyOptions(msg, headers) }, true);
+    try {
+      await send();
+    } catch (error) {
+      if (!(error instanceof UnroutableError)) throw error;
+      await this.declarer.redeclareQueue(delivery.queue);
+      await send();
+    }
+  }
+}
+
+function originalRouting(delivery: Delivery): Record<string, unknown> {
+  return { [HEADERS.originalExchange]: delivery.exchange, [HEADERS.originalRoutingKey]: delivery.routingKey };
+}
