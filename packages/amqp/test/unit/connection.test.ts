@@ -1,0 +1,147 @@
+import { expect } from 'chai';
+import type { ChannelModel, SocketOptions } from 'amqplib';
+import { silentLogger, type TransportEvent } from '@tidings/core';
+import { waitFor } from '@tidings/testing';
+import { Connection, type ConnectionHooks } from '../../src/connection/connection';
+import { AmqpConnectionError } from '../../src/errors';
+import { TransportEvents } from '../../src/events';
+import { FakeConnection } from './fake-amqplib';
+
+interface Harness {
+  readonly connection: Connection;
+  readonly opened: { url: string; options: SocketOptions; model: FakeConnection }[];
+  readonly calls: string[];
+  readonly events: TransportEvent[];
+  refuse: Set<string>;
+  setup: (model: ChannelModel) => Promise<void>;
+  pending: number;
+}
+
+function harness(urls: string[]): Harness {
+  const h: Harness = {
+    connection: undefined as unknown as Connection,
+    opened: [],
+    calls: [],
+    events: [],
+    refuse: new Set(),
+    setup: async () => undefined,
+    pending: 0,
+  };
+  const hooks: ConnectionHooks = {
+    setup: async (model) => (h.calls.push('setup'), h.setup(model)),
+    reconnected: () => void h.calls.push('reconnected'),
+    lost: () => void h.calls.push('lost'),
+    neededWhileClosing: () => h.pending > 0,
+  };
+  const events = new TransportEvents(silentLogger);
+  events.subscribe((e) => void h.events.push(e));
+  const settings = { urls, connectionName: 'unit', heartbeatSeconds: 5, tls: {}, initialDelayMs: 1, maxDelayMs: 2, logger: silentLogger };
+  (h as { connection: Connection }).connection = new Connection(settings, hooks, events, async (url, options) => {
+    const host = new URL(url).host;
+    if (h.refuse.has(host)) throw new Error(`connect ECONNREFUSED ${host} (password in amqp://guest:s3cret@${host})`);
+    const model = new FakeConnection();
+    h.opened.push({ url, options, model });
+    return model.asModel();
+  });
+  return h;
+}
+
+describe('Connection (against a fake amqplib connect)', () => {
+  describe('connect', () => {
+    it('asks for the heartbeat and names the connection', async () => {
+      const h = harness(['amqp://guest:guest@a:5672']);
+      await h.connection.connect();
+      expect(new URL(h.opened[0]!.url).searchParams.get('heartbeat')).to.equal('5');
+      expect(h.opened[0]!.options.clientProperties).to.deep.equal({ connection_name: 'unit' });
+      expect(h.connection.connected).to.equal(true);
+      expect(h.calls).to.deep.equal(['setup']);
+    });
+
+    it('tries every URL in turn and fails with AmqpConnectionError naming each, credentials redacted', async () => {
+      const h = harness(['amqp://guest:s3cret@a:5672', 'amqp://guest:s3cret@b:5672']);
+      h.refuse = new Set(['a:5672', 'b:5672']);
+      const error = await h.connection.connect().then(
+        () => undefined,
+        (e: Error) => e,
+      );
+      expect(error).to.be.instanceOf(AmqpConnectionError);
+      expect(error!.message).to.contain('a:5672').and.contain('b:5672');
+      expect(error!.message).not.to.contain('s3cret');
+      expect(h.connection.state).to.equal('idle');
+    });
+
+    it('uses the next URL when the first refuses', async () => {
+      const h = harness(['amqp://a:5672', 'amqp://b:5672']);
+      h.refuse = new Set(['a:5672']);
+      await h.connection.connect();
+      expect(new URL(h.opened[0]!.url).host).to.equal('b:5672');
+    });
+
+    it('closes a connection whose setup failed, and rejects', async () => {
+      const h = harness(['amqp://a:5672']);
+      h.setup = async () => {
+        throw new Error('no publish channel');
+      };
+      await h.connection.connect().then(
+        () => expect.fail('connect should reject'),
+        (e: Error) => expect(e.message).to.contain('no publish channel'),
+      );
+      expect(h.opened[0]!.model.closed).to.equal(true);
+      expect(h.connection.current).to.equal(undefined);
+    });
+  });
+
+  describe('after a lost connection', () => {
+    it('reports it, reconnects with backoff and tells the transport to resume', async () => {
+      const h = harness(['amqp://a:5672']);
+      await h.connection.connect();
+      h.opened[0]!.model.drop();
+      expect(h.connection.state).to.equal('reconnecting');
+      expect(h.events.map((e) => e.type)).to.deep.equal(['connected', 'disconnected']);
+      await waitFor(() => h.connection.connected, { message: 'the reconnect' });
+      expect(h.calls).to.deep.equal(['setup', 'lost', 'setup', 'reconnected']);
+      expect(h.events.map((e) => e.type)).to.deep.equal(['connected', 'disconnected', 'connected']);
+    });
+
+    it('keeps trying while the broker refuses, moving through the URLs', async () => {
+      const h = harness(['amqp://a:5672', 'amqp://b:5672']);
+      await h.connection.connect();
+      h.refuse = new Set(['a:5672']);
+      h.opened[0]!.model.drop();
+      await waitFor(() => h.connection.connected, { message: 'the reconnect to b' });
+      expect(new URL(h.opened[1]!.url).host).to.equal('b:5672');
+    });
+
+    it('does not come back while closing when nothing waits for a confirm, and does when something does', async () => {
+      const idle = harness(['amqp://a:5672']);
+      await idle.connection.connect();
+      idle.connection.beginClose();
+      idle.opened[0]!.model.drop();
+      expect(idle.connection.state).to.equal('closing');
+      const busy = harness(['amqp://a:5672']);
+      await busy.connection.connect();
+      busy.pending = 1;
+      busy.connection.beginClose();
+      busy.opened[0]!.model.drop();
+      await waitFor(() => busy.opened.length === 2, { message: 'the reconnect that delivers the pending publishes' });
+      await waitFor(() => busy.calls.includes('reconnected'));
+      expect(idle.opened).to.have.length(1);
+      await busy.connection.release();
+      expect(busy.opened[1]!.model.closed).to.equal(true);
+    });
+  });
+
+  describe('release', () => {
+    it('closes the live connection and refuses to connect again', async () => {
+      const h = harness(['amqp://a:5672']);
+      await h.connection.connect();
+      h.connection.beginClose();
+      await h.connection.release();
+      expect(h.opened[0]!.model.closed).to.equal(true);
+      await h.connection.connect().then(
+        () => expect.fail('connect after release should reject'),
+        (e: Error) => expect(e.name).to.equal('TransportClosedError'),
+      );
+    });
+  });
+});

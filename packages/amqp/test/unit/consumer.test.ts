@@ -1,0 +1,180 @@
+import { expect } from 'chai';
+import { silentLogger, type Delivery, type Disposition } from '@tidings/core';
+import { Deferred, waitFor } from '@tidings/testing';
+import { AmqpConsumer, type ConsumerHost } from '../../src/consuming/consumer';
+import type { CopyDisposition } from '../../src/dispositions/copies';
+import { FakeConnection, type FakeChannel } from './fake-amqplib';
+
+interface Harness {
+  readonly consumer: AmqpConsumer;
+  readonly connection: FakeConnection;
+  readonly copies: { delivery: Delivery; disposition: CopyDisposition; done: Deferred<void> }[];
+  readonly errors: Error[];
+  channel(i: number): FakeChannel;
+}
+
+function harness(handler: (d: Delivery) => Promise<Disposition>): Harness {
+  const connection = new FakeConnection();
+  const copies: Harness['copies'] = [];
+  const errors: Error[] = [];
+  const host: ConsumerHost = {
+    logger: silentLogger,
+    openChannel: () => connection.createChannel(),
+    connectionAlive: () => true,
+    isClosing: () => false,
+    redeclareQueue: async () => undefined,
+    sendCopy: (delivery, _msg, disposition) => {
+      const done = new Deferred<void>();
+      copies.push({ delivery, disposition, done });
+      return done.promise;
+    },
+    reportError: (error) => void errors.push(error),
+    backoff: () => 1,
+    forget: () => undefined,
+  };
+  const consumer = new AmqpConsumer('billing', handler, 10, host);
+  return { consumer, connection, copies, errors, channel: (i) => connection.channels[i]! };
+}
+
+const ACK: Disposition = { action: 'ack' };
+const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+describe('AmqpConsumer (against a fake channel)', () => {
+  describe('start', () => {
+    it('sets the prefetch on its own channel and becomes active', async () => {
+      const h = harness(async () => ACK);
+      await h.consumer.start();
+      expect(h.channel(0).prefetchCount).to.equal(10);
+      expect(h.consumer.active).to.equal(true);
+    });
+  });
+
+  describe('acks', () => {
+    it('acks deliveries handled together with one multiple ack, only after their handlers resolved', async () => {
+      const gate = new Deferred<void>();
+      const h = harness(async () => (await gate.promise, ACK));
+      await h.consumer.start();
+      const ch = h.channel(0);
+      ch.deliver();
+      ch.deliver();
+      ch.deliver();
+      await tick();
+      expect(ch.settlements).to.deep.equal([]);
+      gate.resolve();
+      await waitFor(() => ch.settlements.length > 0);
+      expect(ch.settlements).to.deep.equal([{ kind: 'ack', tag: 3, multiple: true }]);
+    });
+
+    it('acks a retried delivery only after its delay-queue copy was confirmed', async () => {
+      const h = harness(async () => ({ action: 'retry', delayMs: 100, error: 'flaky' }));
+      await h.consumer.start();
+      const ch = h.channel(0);
+      ch.deliver();
+      await waitFor(() => h.copies.length === 1);
+      await tick();
+      expect(ch.settlements).to.deep.equal([]);
+      expect(h.copies[0]!.disposition.action).to.equal('retry');
+      h.copies[0]!.done.resolve();
+      await waitFor(() => ch.settlements.length === 1);
+      expect(ch.settlements).to.deep.equal([{ kind: 'ack', tag: 1, multiple: false }]);
+    });
+  });
+
+  describe('a replaced channel', () => {
+    it('ignores a late delivery on the channel it replaced: no handler call, no settlement', async () => {
+      let calls = 0;
+      const h = harness(async () => (calls++, ACK));
+      await h.consumer.start();
+      const old = h.channel(0);
+      old.closeByBroker();
+      await waitFor(() => h.connection.channels.length === 2 && h.consumer.active, { message: 'the consumer to re-establish on a new channel' });
+      old.closed = false; // let a straggler frame through, as a late delivery would arrive
+      old.deliver();
+      await tick();
+      await tick();
+      expect(calls).to.equal(0);
+      expect(old.settlements).to.deep.equal([]);
+      expect(h.channel(1).settlements).to.deep.equal([]);
+    });
+
+    it('never acks on the new channel a delivery of the old one that settles late (its tag means another message there)', async () => {
+      const gate = new Deferred<void>();
+      const h = harness(async () => (await gate.promise, ACK));
+      await h.consumer.start();
+      const old = h.channel(0);
+      old.deliver();
+      await tick();
+      old.closeByBroker();
+      await waitFor(() => h.connection.channels.length === 2 && h.consumer.active, { message: 'the consumer to re-establish on a new channel' });
+      gate.resolve();
+      await tick();
+      await tick();
+      expect(h.channel(1).settlements).to.deep.equal([]);
+      h.channel(1).deliver();
+      await waitFor(() => h.channel(1).settlements.length === 1);
+      expect(h.channel(1).settlements).to.deep.equal([{ kind: 'ack', tag: 1, multiple: false }]);
+    });
+
+    it('does not ack the original of a copy confirmed after its channel was replaced', async () => {
+      const h = harness(async () => ({ action: 'dead-letter', reason: 'validation-failed', error: 'bad', attempts: 1 }));
+      await h.consumer.start();
+      const old = h.channel(0);
+      old.deliver();
+      await waitFor(() => h.copies.length === 1);
+      old.closeByBroker();
+      await waitFor(() => h.connection.channels.length === 2 && h.consumer.active);
+      h.copies[0]!.done.resolve();
+      await tick();
+      await tick();
+      expect(h.channel(1).settlements).to.deep.equal([]);
+    });
+  });
+
+  describe('cancel', () => {
+    it('stops deliveries, keeps the channel open until in-flight deliveries settled, then acks them and closes it', async () => {
+      const gate = new Deferred<void>();
+      const h = harness(async () => (await gate.promise, ACK));
+      await h.consumer.start();
+      const ch = h.channel(0);
+      ch.deliver();
+      await tick();
+      await h.consumer.cancel();
+      expect(ch.cancelled).to.equal(true);
+      expect(ch.closed).to.equal(false);
+      let settled = false;
+      const whenSettled = h.consumer.whenSettled().then(() => (settled = true));
+      await tick();
+      expect(settled).to.equal(false);
+      gate.resolve();
+      await whenSettled;
+      await h.consumer.closeChannel();
+      expect(ch.settlements).to.deep.equal([{ kind: 'ack', tag: 1, multiple: false }]);
+      expect(ch.closed).to.equal(true);
+    });
+
+    it('returns a delivery that arrives after cancel to the queue at once, unhandled', async () => {
+      let calls = 0;
+      const gate = new Deferred<void>();
+      const h = harness(async () => (calls++, await gate.promise, ACK));
+      await h.consumer.start();
+      const ch = h.channel(0);
+      ch.deliver();
+      await tick();
+      await h.consumer.cancel();
+      ch.deliver(); // already on the wire when basic.cancel went out
+      expect(calls).to.equal(1);
+      expect(ch.settlements).to.deep.equal([{ kind: 'nack', tag: 2, multiple: false, requeue: true }]);
+      gate.resolve();
+    });
+  });
+
+  describe('broker cancel', () => {
+    it('reports it and consumes again on a new channel', async () => {
+      const h = harness(async () => ACK);
+      await h.consumer.start();
+      h.channel(0).brokerCancel();
+      await waitFor(() => h.connection.channels.length === 2 && h.consumer.active, { message: 'the consumer to come back' });
+      expect(h.errors.map((e) => e.message).join()).to.contain('cancelled the consumer');
+    });
+  });
+});
