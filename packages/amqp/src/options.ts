@@ -1,4 +1,17 @@
-import { consoleLogger, ConfigurationError, type Logger } from '@tidings/core';
+import {
+  bool,
+  ConfigurationError,
+  consoleLogger,
+  finiteNumber,
+  LIMITS,
+  nonEmptyString,
+  objectWith,
+  optionError,
+  optionsObject,
+  redact,
+  wholeNumber,
+  type Logger,
+} from '@tidings/core';
 
 /** TLS material for `amqps://` URLs; passed to Node's `tls.connect`. */
 export interface AmqpTlsOptions {
@@ -23,22 +36,22 @@ export interface AmqpReconnectOptions {
 
 export interface AmqpTransportOptions {
   /**
-   * One URL or several (a cluster), tried in turn.
+   * One URL or several (a cluster), tried in turn; a string may hold several separated by commas.
    * @default process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672'
    * @example ['amqp://user:pass@rabbit-1', 'amqp://user:pass@rabbit-2']
    */
   readonly url?: string | readonly string[];
   /** Shown in the management UI. @default the process title */
   readonly connectionName?: string;
-  /** AMQP heartbeat; a silent broker is detected after about twice this. @default 30 */
+  /** AMQP heartbeat in whole seconds (0 to 65535; 0 switches it off); a silent broker is detected after about twice this. @default 30 */
   readonly heartbeatSeconds?: number;
   /** TLS options for `amqps://` URLs. @default none */
   readonly tls?: AmqpTlsOptions;
   /** Backoff between reconnection attempts: exponential with jitter. */
   readonly reconnect?: AmqpReconnectOptions;
   /**
-   * Publishes held while disconnected or awaiting confirms; when full, `publish` rejects
-   * with PublishError.
+   * Publishes held while disconnected or awaiting confirms (a whole number ≥ 1); when full,
+   * `publish` rejects with PublishError.
    * @default 10000
    */
   readonly publishBufferSize?: number;
@@ -62,30 +75,38 @@ export interface ResolvedOptions {
 
 export const DEFAULT_AMQP_URL = 'amqp://guest:guest@127.0.0.1:5672';
 
+const OWNER = 'AmqpTransport';
+
+/** Checks every option at construction: a bad one is a ConfigurationError naming it, the value and what is allowed. */
 export function resolveOptions(options: AmqpTransportOptions): ResolvedOptions {
-  const raw = options.url ?? process.env.AMQP_URL ?? DEFAULT_AMQP_URL;
-  const urls = (typeof raw === 'string' ? [raw] : [...raw]).map((u) => u.trim()).filter((u) => u.length > 0);
+  optionsObject(OWNER, 'options', options);
+  const raw: unknown = options.url ?? process.env.AMQP_URL ?? DEFAULT_AMQP_URL;
+  const list = typeof raw === 'string' ? raw.split(',') : Array.isArray(raw) ? (raw as unknown[]) : undefined;
+  if (!list || list.some((u) => typeof u !== 'string')) {
+    throw optionError(OWNER, 'url', `a broker URL or an array of them, e.g. 'amqp://guest:guest@127.0.0.1:5672'`, raw);
+  }
+  const urls = (list as string[]).map((u) => u.trim()).filter((u) => u.length > 0);
   if (urls.length === 0) throw new ConfigurationError(`AmqpTransport needs at least one broker URL, e.g. { url: 'amqp://guest:guest@127.0.0.1:5672' }.`);
   for (const u of urls) {
-    if (!/^amqps?:\/\//.test(u)) {
-      throw new ConfigurationError(`Broker URL '${u.replace(/\/\/[^@/]*@/, '//***@')}' must start with amqp:// or amqps://.`);
-    }
+    if (!/^amqps?:\/\//.test(u)) throw new ConfigurationError(`Broker URL '${redact(u)}' must start with amqp:// or amqps://.`);
   }
-  const positive = (name: string, value: number, min: number): number => {
-    if (!Number.isFinite(value) || value < min) throw new ConfigurationError(`AmqpTransport option ${name} must be a number ≥ ${min}; got ${String(value)}.`);
-    return value;
-  };
-  const initialDelayMs = positive('reconnect.initialDelayMs', options.reconnect?.initialDelayMs ?? 100, 1);
-  const maxDelayMs = positive('reconnect.maxDelayMs', options.reconnect?.maxDelayMs ?? 15_000, initialDelayMs);
+  const reconnect = optionsObject<AmqpReconnectOptions>(OWNER, 'reconnect', options.reconnect ?? {});
+  const initialDelayMs = finiteNumber(OWNER, 'reconnect.initialDelayMs', reconnect.initialDelayMs ?? 100, 1, LIMITS.timerMs);
+  const maxDelayMs = finiteNumber(OWNER, 'reconnect.maxDelayMs', reconnect.maxDelayMs ?? 15_000, initialDelayMs, LIMITS.timerMs);
+  const tls = optionsObject<AmqpTlsOptions>(OWNER, 'tls', options.tls ?? {});
+  if (tls.rejectUnauthorized !== undefined) bool(OWNER, 'tls.rejectUnauthorized', tls.rejectUnauthorized);
+  if (tls.servername !== undefined) nonEmptyString(OWNER, 'tls.servername', tls.servername);
+  if (tls.passphrase !== undefined && typeof tls.passphrase !== 'string') throw optionError(OWNER, 'tls.passphrase', 'a string', tls.passphrase);
   return {
     urls,
-    connectionName: options.connectionName ?? process.title,
-    heartbeatSeconds: positive('heartbeatSeconds', options.heartbeatSeconds ?? 30, 0),
-    tls: options.tls ?? {},
+    connectionName: nonEmptyString(OWNER, 'connectionName', options.connectionName ?? process.title),
+    // AMQP carries the heartbeat as an unsigned short of seconds; 0 switches heartbeats off.
+    heartbeatSeconds: wholeNumber(OWNER, 'heartbeatSeconds', options.heartbeatSeconds ?? 30, 0, 65_535),
+    tls,
     initialDelayMs,
     maxDelayMs,
-    publishBufferSize: positive('publishBufferSize', options.publishBufferSize ?? 10_000, 1),
-    closeTimeoutMs: positive('closeTimeoutMs', options.closeTimeoutMs ?? 10_000, 0),
-    logger: (options.logger ?? consoleLogger('warn')).child('amqp'),
+    publishBufferSize: wholeNumber(OWNER, 'publishBufferSize', options.publishBufferSize ?? 10_000, 1),
+    closeTimeoutMs: finiteNumber(OWNER, 'closeTimeoutMs', options.closeTimeoutMs ?? 10_000, 0, LIMITS.timerMs),
+    logger: objectWith<Logger>(OWNER, 'logger', options.logger ?? consoleLogger('warn'), ['debug', 'info', 'warn', 'error', 'child'], "consoleLogger('info')").child('amqp'),
   };
 }

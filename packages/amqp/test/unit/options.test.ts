@@ -1,0 +1,61 @@
+import { expect } from 'chai';
+import { ConfigurationError } from '@tidings/core';
+import { AmqpTransport, type AmqpTransportOptions } from '../../src';
+
+/** The ConfigurationError `new AmqpTransport(options)` throws (constructing connects to nothing). */
+function refusal(options: unknown): ConfigurationError {
+  try {
+    new AmqpTransport(options as AmqpTransportOptions);
+  } catch (error) {
+    expect(error).to.be.instanceOf(ConfigurationError);
+    return error as ConfigurationError;
+  }
+  throw new Error(`new AmqpTransport(${JSON.stringify(options)}) did not throw`);
+}
+
+describe('AmqpTransport options', () => {
+  const bad: [string, unknown, string][] = [
+    ['heartbeatSeconds', { heartbeatSeconds: -1 }, 'option heartbeatSeconds must be a whole number from 0 to 65535; got -1.'],
+    ['heartbeatSeconds', { heartbeatSeconds: 2.5 }, 'option heartbeatSeconds must be a whole number from 0 to 65535; got 2.5.'],
+    ['heartbeatSeconds', { heartbeatSeconds: 70_000 }, 'got 70000'],
+    ['publishBufferSize', { publishBufferSize: 0 }, 'option publishBufferSize must be a whole number ≥ 1; got 0.'],
+    ['publishBufferSize', { publishBufferSize: NaN }, 'got NaN'],
+    ['closeTimeoutMs', { closeTimeoutMs: -5 }, 'option closeTimeoutMs must be a finite number from 0 to 2147483647; got -5.'],
+    ['closeTimeoutMs', { closeTimeoutMs: Infinity }, 'got Infinity'],
+    ['reconnect.initialDelayMs', { reconnect: { initialDelayMs: 0 } }, 'option reconnect.initialDelayMs must be a finite number from 1'],
+    ['reconnect.maxDelayMs', { reconnect: { initialDelayMs: 500, maxDelayMs: 100 } }, 'option reconnect.maxDelayMs must be a finite number from 500'],
+    ['reconnect', { reconnect: 5 }, 'option reconnect must be an object of options; got 5.'],
+    ['connectionName', { connectionName: '' }, "option connectionName must be a non-empty string; got ''."],
+    ['logger', { logger: console }, 'option logger must be an object with debug(), info(), warn(), error() and child()'],
+    ['tls', { tls: 'yes' }, "option tls must be an object of options; got 'yes'."],
+    ['tls.rejectUnauthorized', { tls: { rejectUnauthorized: 'false' } }, "option tls.rejectUnauthorized must be true or false; got 'false'."],
+    ['url', { url: 42 }, 'option url must be a broker URL or an array of them'],
+    ['url', { url: ['amqp://a', 7] }, 'option url must be a broker URL or an array of them'],
+  ];
+  for (const [name, options, expected] of bad) {
+    it(`refuses ${name} = ${JSON.stringify(options, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v))} naming the option, the value and the range`, () => {
+      const error = refusal(options);
+      expect(error.message).to.contain('AmqpTransport').and.contain(expected);
+    });
+  }
+
+  it('refuses a URL of another scheme without printing its password', () => {
+    const error = refusal({ url: 'http://guest:s3cret@localhost' });
+    expect(error.message).to.contain('must start with amqp:// or amqps://');
+    expect(error.message).not.to.contain('s3cret');
+  });
+
+  it('refuses an empty URL list', () => {
+    expect(refusal({ url: [' '] }).message).to.contain('needs at least one broker URL');
+  });
+
+  it('takes several comma-separated URLs in one string, as AMQP_URL gives them', () => {
+    expect(() => new AmqpTransport({ url: 'amqp://a:5672, amqp://b:5672' })).not.to.throw();
+    expect(refusal({ url: 'amqp://a:5672,http://b' }).message).to.contain("'http://b'");
+  });
+
+  it('takes the documented defaults and the boundary values', () => {
+    expect(() => new AmqpTransport({ url: 'amqp://a', heartbeatSeconds: 0, closeTimeoutMs: 0, publishBufferSize: 1 })).not.to.throw();
+    expect(() => new AmqpTransport({ url: 'amqp://a', heartbeatSeconds: 65_535, reconnect: { initialDelayMs: 1, maxDelayMs: 1 } })).not.to.throw();
+  });
+});
