@@ -43,26 +43,59 @@ describe('EventBus over AmqpTransport', function () {
   });
 
   it('acks every event handled before a graceful close, also those finishing during it: none is redelivered', async () => {
+    const total = 1000;
+    const prefetch = 10; // deliveries the broker hands out unacked: the ones held at the gate
+    const handledBefore = 30; // handled and acked before close() begins
     const consumer = bus('billing');
+    // Resolved once the bus has cancelled its consumer in close(): from then on the bus waits for
+    // the handlers still running, and those finish during the close.
+    const cancelled = new Deferred<void>();
+    const transport = consumer.transport;
+    const consume = transport.consume.bind(transport);
+    transport.consume = async (...args) => {
+      const inner = await consume(...args);
+      return {
+        queue: inner.queue,
+        cancel: async () => {
+          await inner.cancel();
+          cancelled.resolve();
+        },
+      };
+    };
+    const gate = new Deferred<void>();
+    let arrived = 0;
+    let held = 0;
     let completed = 0;
     consumer
-      .queue(queue)
+      .queue(queue, { prefetch })
       .bind(ORDERS, 'order.*.submit')
       .on(Order.submit, async () => {
-        await new Promise((r) => setTimeout(r, 20));
+        if (++arrived > handledBefore) {
+          held++;
+          await gate.promise;
+        }
         completed++;
       });
     await consumer.start();
     const producer = bus('order');
-    await Promise.all(Array.from({ length: 1000 }, (_, i) => producer.publish(Order.submit, Order.sample(i))));
-    await waitFor(() => completed >= 60, { timeoutMs: 10_000, message: 'some events to be handled' });
-    await consumer.close(); // handlers still running finish first, then the transport closes
+    await Promise.all(Array.from({ length: total }, (_, i) => producer.publish(Order.submit, Order.sample(i))));
+    // The first 30 were handled and acked; the broker then hands out a full prefetch, all held.
+    await waitFor(() => held === prefetch, { timeoutMs: 30_000, message: `${prefetch} deliveries to be held at the gate` });
+    expect(completed).to.equal(handledBefore);
+    const closed = consumer.close({ timeoutMs: 30_000 }); // handlers still running finish first, then the transport closes
+    await cancelled.promise;
+    expect(completed, 'no held handler finished before close() began').to.equal(handledBefore);
+    gate.resolve();
+    await closed;
+    expect(completed, 'the held handlers finished during close()').to.equal(handledBefore + prefetch);
+    expect(arrived, 'nothing was delivered after the consumer was cancelled').to.equal(handledBefore + prefetch);
     const conn = await rawConnection();
     const ch = await conn.createChannel();
     const { messageCount } = await ch.checkQueue(queue);
     await conn.close();
-    expect(completed).to.be.below(1000);
-    expect(messageCount).to.equal(1000 - completed);
+    expect(completed).to.be.below(total);
+    // Every handled event was acked, those finishing during close() too: only the unhandled remain.
+    expect(messageCount).to.equal(total - completed);
   });
 
   it('dead-letters an event that always fails after maxAttempts, with the reason headers', async () => {
