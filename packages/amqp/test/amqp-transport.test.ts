@@ -13,7 +13,7 @@ import {
 } from '@tidings/core';
 import { collectDeliveries, Deferred, expectRejection, seededRandom, uniquePrefix, waitFor } from '@tidings/testing';
 import { AmqpConnectionError, AmqpTransport, DeclarationConflictError, delayBucketMs, delayQueueName, TIMESTAMP_MS_HEADER, type AmqpTransportOptions } from '../src';
-import { AMQP_URL, deleteTopology, rabbitmqctl, rawConnection, requireBroker } from './broker';
+import { AMQP_URL, AMQP_VHOST, deleteTopology, rabbitmqctl, rawConnection, requireBroker, vhostOf } from './broker';
 
 const seeded = seededRandom;
 
@@ -52,6 +52,16 @@ describe('delayBucketMs', () => {
     expect(delayBucketMs(Number.NaN, () => 0)).to.equal(16);
     expect(delayBucketMs(1e12, () => 0)).to.equal(2 ** 27);
     expect(delayBucketMs(2 ** 27 - 1, () => 0)).to.equal(2 ** 27);
+  });
+});
+
+describe('vhostOf (the test helper that reads the vhost an AMQP_URL names)', () => {
+  it("reads the URL's path, URL-decoded, and '/' when there is none", () => {
+    expect(vhostOf('amqp://guest:guest@127.0.0.1:5672/myvhost')).to.equal('myvhost');
+    expect(vhostOf('amqp://guest:guest@127.0.0.1:5672')).to.equal('/');
+    expect(vhostOf('amqp://guest:guest@127.0.0.1:5672/')).to.equal('/');
+    expect(vhostOf('amqp://127.0.0.1/%2F')).to.equal('/');
+    expect(vhostOf('amqp://127.0.0.1/shop%2Fprod?heartbeat=5')).to.equal('shop/prod');
   });
 });
 
@@ -242,8 +252,8 @@ describe('AmqpTransport', function () {
       expect(error.argument).to.equal('x-queue-type');
       expect(error.declared).to.equal(`'quorum'`);
       expect(error.existing).to.equal(`'classic'`);
-      expect(error.message).to.contain(`The queue '${q}' already exists in vhost '/' with x-queue-type = 'classic', but this service declares it with x-queue-type = 'quorum'`);
-      expect(error.message).to.contain('rabbitmqctl delete_queue');
+      expect(error.message).to.contain(`The queue '${q}' already exists in vhost '${AMQP_VHOST}' with x-queue-type = 'classic', but this service declares it with x-queue-type = 'quorum'`);
+      expect(error.message).to.contain(`rabbitmqctl delete_queue '${q}' -p '${AMQP_VHOST}'`);
 
       const durable = await expectRejection(t.declare({ exchanges: [], queues: [spec(q, { durable: false })] }), DeclarationConflictError);
       expect([durable.argument, durable.declared, durable.existing]).to.deep.equal(['durable', `'false'`, `'true'`]);

@@ -7,6 +7,18 @@ import { AmqpTransport, DEFAULT_AMQP_URL, DELAY_BUCKETS_MS, delayQueueName } fro
 /** Broker tests share one RabbitMQ: AMQP_URL or the local default. */
 export const AMQP_URL = process.env.AMQP_URL ?? DEFAULT_AMQP_URL;
 
+/**
+ * The virtual host an AMQP URL names, as amqplib reads it: the URL-decoded path without its
+ * leading slash, or '/' when there is none (amqp://host, amqp://host/).
+ */
+export function vhostOf(url: string): string {
+  const path = new URL(url).pathname.slice(1);
+  return path === '' ? '/' : decodeURIComponent(path);
+}
+
+/** The vhost the broker tests run in. */
+export const AMQP_VHOST = vhostOf(AMQP_URL);
+
 let reachable: Promise<boolean> | undefined;
 
 /** Whether the broker answers; with CI=true an unreachable broker is an error, not a skip. */
