@@ -44,8 +44,11 @@ describe('EventBus.close() while start() waits for the broker', function () {
 
   it('settles within its deadline, and start() fails with TransportClosedError', async () => {
     const proxy = await cuttableProxy();
-    const target = new URL(AMQP_URL);
-    const transport = new AmqpTransport({ url: `amqp://${target.username}:${target.password}@127.0.0.1:${proxy.port}`, logger: silentLogger, closeTimeoutMs: 500 });
+    // AMQP_URL through the proxy: same credentials, vhost and query, another host and port
+    const viaProxy = new URL(AMQP_URL);
+    viaProxy.hostname = '127.0.0.1';
+    viaProxy.port = String(proxy.port);
+    const transport = new AmqpTransport({ url: viaProxy.toString(), logger: silentLogger, closeTimeoutMs: 500 });
     const bus = new EventBus({ service: 'billing', transport, logger: silentLogger, closeTimeoutMs: 500 });
     bus.queue(`${uniquePrefix('closing')}billing`).bind(ORDERS, 'order.*.submit').on(Order.submit, () => undefined);
     await transport.connect(); // connected once (a publish or a health probe), then the broker goes away
