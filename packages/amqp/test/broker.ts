@@ -78,6 +78,33 @@ export async function rawConnection(): Promise<amqp.ChannelModel> {
   return c;
 }
 
+/**
+ * Messages ready in a queue, in its dead-letter queue and in all its delay queues together (a
+ * queue not declared counts 0). After the consumers closed, what is not counted here was acked:
+ * nothing more of it can arrive.
+ */
+export async function messageCounts(queue: string): Promise<{ queue: number; deadLetters: number; delayed: number }> {
+  const c = await rawConnection();
+  try {
+    const count = async (name: string): Promise<number> => {
+      const ch = await c.createChannel();
+      ch.on('error', () => undefined);
+      try {
+        return (await ch.checkQueue(name)).messageCount;
+      } catch (error) {
+        if ((error as { code?: number }).code === 404) return 0;
+        throw error;
+      } finally {
+        await ch.close().catch(() => undefined);
+      }
+    };
+    const delayed = await Promise.all(DELAY_BUCKETS_MS.map((b) => count(delayQueueName(queue, b))));
+    return { queue: await count(queue), deadLetters: await count(deadLetterQueueName(queue)), delayed: delayed.reduce((a, b) => a + b, 0) };
+  } finally {
+    await c.close().catch(() => undefined);
+  }
+}
+
 /** Deletes queues (with their dead-letter and delay queues) and exchanges a test declared. */
 export async function deleteTopology(declared: { readonly queues: readonly string[]; readonly exchanges: readonly string[] }): Promise<void> {
   if (declared.queues.length === 0 && declared.exchanges.length === 0) return;
