@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import * as amqp from 'amqplib';
 import { deadLetterQueueName, EventBus, silentLogger, type EventBusOptions } from '@tidings/core';
-import { uniquePrefix } from '@tidings/testing';
+import { Deferred, uniquePrefix } from '@tidings/testing';
 import { AmqpTransport, DEFAULT_AMQP_URL, DELAY_BUCKETS_MS, delayQueueName } from '../src';
 
 /** Broker tests share one RabbitMQ: AMQP_URL or the local default. */
@@ -57,6 +57,33 @@ export function rabbitmqctl(args: readonly string[], timeoutMs = 60_000): Promis
       else resolve(stdout);
     });
   });
+}
+
+/**
+ * Resolves once `bus.close()` has cancelled the bus's consumers: from then on the bus takes no
+ * new deliveries and waits for the handlers still running, so a handler released now finishes
+ * during the close. Call before `bus.start()`.
+ */
+export function consumersCancelled(bus: EventBus): Promise<void> {
+  const done = new Deferred<void>();
+  const transport = bus.transport;
+  const consume = transport.consume.bind(transport);
+  let open = 0;
+  transport.consume = async (...args) => {
+    const inner = await consume(...args);
+    open++;
+    let cancelled = false;
+    return {
+      queue: inner.queue,
+      cancel: async () => {
+        await inner.cancel();
+        if (cancelled) return;
+        cancelled = true;
+        if (--open === 0) done.resolve();
+      },
+    };
+  };
+  return done.promise;
 }
 
 /** Closes the broker connections whose connection_name is `name` (server-side, as an operator would). */

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import * as amqp from 'amqplib';
 import { deadLetterQueueName, HEADERS, type Delivery, type EventBus, type HandlerContext } from '@tidings/core';
 import { collectDeliveries, Deferred, waitFor } from '@tidings/testing';
-import { AMQP_URL, messageCounts, rawConnection, useBrokerBuses } from './broker';
+import { AMQP_URL, consumersCancelled, messageCounts, rawConnection, useBrokerBuses } from './broker';
 import { Order, ORDERS } from './fixtures/orders';
 
 describe('EventBus over AmqpTransport', function () {
@@ -45,21 +45,7 @@ describe('EventBus over AmqpTransport', function () {
     const prefetch = 10; // deliveries the broker hands out unacked: the ones held at the gate
     const handledBefore = 30; // handled and acked before close() begins
     const consumer = bus('billing');
-    // Resolved once the bus has cancelled its consumer in close(): from then on the bus waits for
-    // the handlers still running, and those finish during the close.
-    const cancelled = new Deferred<void>();
-    const transport = consumer.transport;
-    const consume = transport.consume.bind(transport);
-    transport.consume = async (...args) => {
-      const inner = await consume(...args);
-      return {
-        queue: inner.queue,
-        cancel: async () => {
-          await inner.cancel();
-          cancelled.resolve();
-        },
-      };
-    };
+    const cancelled = consumersCancelled(consumer);
     const gate = new Deferred<void>();
     let arrived = 0;
     let held = 0;
@@ -81,7 +67,7 @@ describe('EventBus over AmqpTransport', function () {
     await waitFor(() => held === prefetch, { timeoutMs: 30_000, message: `${prefetch} deliveries to be held at the gate` });
     expect(completed).to.equal(handledBefore);
     const closed = consumer.close({ timeoutMs: 30_000 }); // handlers still running finish first, then the transport closes
-    await cancelled.promise;
+    await cancelled; // the bus takes no more deliveries and waits for the held handlers
     expect(completed, 'no held handler finished before close() began').to.equal(handledBefore);
     gate.resolve();
     await closed;
