@@ -218,17 +218,21 @@ export function transportConformance(name: string, factory: () => Transport | Pr
       const ex = await exchange();
       const q = await queue(ex, 'q', ['conf.#']);
       const seen: string[][] = [[], []];
-      const all = new Deferred<void>();
+      // Each consumer holds its first delivery until the other has one too: with prefetch 1, a
+      // consumer holding one cannot be given another, so the next must go to the other one.
+      const gate = new Deferred<void>();
       const handler = (i: number) => async (d: Delivery): Promise<Disposition> => {
         seen[i]!.push(d.properties.messageId);
-        await new Promise((r) => setTimeout(r, 1)); // keep each consumer busy so both get work
-        if (seen[0]!.length + seen[1]!.length === 40) all.resolve();
+        await gate.promise;
         return { action: 'ack' };
       };
       await transport.consume(q, handler(0), { prefetch: 1 });
       await transport.consume(q, handler(1), { prefetch: 1 });
       await Promise.all(Array.from({ length: 40 }, () => send(ex, 'conf.v1.submit')));
-      await all.promise;
+      await waitFor(() => seen[0]!.length > 0 && seen[1]!.length > 0, { timeoutMs, message: 'each consumer to hold a delivery' });
+      expect(seen.map((s) => s.length), 'one unsettled delivery each, as their prefetch allows').to.deep.equal([1, 1]);
+      gate.resolve();
+      await waitFor(() => seen[0]!.length + seen[1]!.length >= 40, { timeoutMs, message: '40 deliveries' });
       expect(new Set([...seen[0]!, ...seen[1]!]).size).to.equal(40);
       expect(seen[0]!.length).to.be.above(0);
       expect(seen[1]!.length).to.be.above(0);
