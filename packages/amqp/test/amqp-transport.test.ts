@@ -17,6 +17,9 @@ import { AMQP_URL, AMQP_VHOST, deleteTopology, rabbitmqctl, rawConnection, requi
 
 const seeded = seededRandom;
 
+/** For deliveries from a broker that may be busy (shared, on a loaded machine): waiting longer costs nothing. */
+const WAIT = { timeoutMs: 20_000 } as const;
+
 describe('delayBucketMs', () => {
   it('picks one of the two power-of-two buckets around the delay, the upper one as often as keeps the mean delay', () => {
     const random = seeded(42);
@@ -130,7 +133,7 @@ describe('AmqpTransport', function () {
       expect(got.properties.headers?.[TIMESTAMP_MS_HEADER]).to.equal(1_700_000_000_123);
       expect(got.properties.contentType).to.equal('application/json');
       await t.publish(message({ a: 2 }));
-      const [d] = await collectDeliveries(t, q, 1);
+      const [d] = await collectDeliveries(t, q, 1, WAIT);
       expect(d!.properties.timestamp).to.equal(1_700_000_000_123);
       expect(d!.properties.headers).to.not.have.property(TIMESTAMP_MS_HEADER);
     });
@@ -234,7 +237,7 @@ describe('AmqpTransport', function () {
       const fine = Array.from({ length: 50 }, () => t.publish(message()));
       await expectRejection(doomed, TopologyError, gone);
       await Promise.all(fine);
-      expect(await collectDeliveries(t, q, 50)).to.have.length(50);
+      expect(await collectDeliveries(t, q, 50, WAIT)).to.have.length(50);
       expect(t.health().connected).to.equal(true);
       // declared here before, so the next publish declares it again instead of failing
       await t.publish({ ...message(), exchange: gone, mandatory: false });
@@ -264,7 +267,7 @@ describe('AmqpTransport', function () {
       // the refusals closed channels on the broker, not the transport
       await t.declare({ exchanges: [], queues: [spec(q)] });
       await t.publish(message({ still: 'working' }));
-      const [d] = await collectDeliveries(t, q, 1);
+      const [d] = await collectDeliveries(t, q, 1, WAIT);
       expect(JSON.parse(d!.body.toString())).to.deep.equal({ still: 'working' });
       expect(t.health().connected).to.equal(true);
     });
@@ -273,7 +276,7 @@ describe('AmqpTransport', function () {
       const t = make();
       const q = await setUp(t, `${prefix}qq`, { queueType: 'quorum' });
       await t.publish(message({ q: 1 }));
-      const [d] = await collectDeliveries(t, q, 1);
+      const [d] = await collectDeliveries(t, q, 1, WAIT);
       expect(JSON.parse(d!.body.toString())).to.deep.equal({ q: 1 });
       const conn = await rawConnection();
       const ch = await conn.createChannel();
@@ -408,7 +411,7 @@ describe('AmqpTransport', function () {
       await arrived.promise;
       await t.close();
       const t2 = make();
-      const [d] = await collectDeliveries(t2, q, 1);
+      const [d] = await collectDeliveries(t2, q, 1, WAIT);
       expect(d!.redelivered).to.equal(true);
     });
   });
