@@ -403,7 +403,7 @@ describe('AmqpTransport', function () {
     });
 
     it('returns deliveries still unsettled at close to the queue', async () => {
-      const t = make();
+      const t = make({ closeTimeoutMs: 1000 }); // the delivery never settles: close() waits this long for it
       const q = await setUp(t);
       const arrived = new Deferred<void>();
       await t.consume(q, () => (arrived.resolve(), new Promise(() => undefined)), { prefetch: 5 });
