@@ -86,6 +86,30 @@ export function consumersCancelled(bus: EventBus): Promise<void> {
   return done.promise;
 }
 
+/**
+ * A virtual host of its own, for code with fixed queue and exchange names (the README example)
+ * that would otherwise meet another run's on a shared broker. Made with rabbitmqctl; when that is
+ * not available (a broker in a container), it shares AMQP_URL's vhost and says so.
+ */
+export async function isolatedVhost(): Promise<{ url: string; isolated: boolean; note: string; remove(): Promise<void> }> {
+  const parsed = new URL(AMQP_URL);
+  const vhost = `${uniquePrefix('vhost')}readme`;
+  try {
+    await rabbitmqctl(['add_vhost', vhost]);
+  } catch (error) {
+    return { url: AMQP_URL, isolated: false, note: `rabbitmqctl unavailable (${(error as Error).message.split('\n')[0]}); sharing vhost '${AMQP_VHOST}'`, remove: async () => undefined };
+  }
+  const remove = (): Promise<void> => rabbitmqctl(['delete_vhost', vhost]).then(() => undefined);
+  try {
+    await rabbitmqctl(['set_permissions', '-p', vhost, decodeURIComponent(parsed.username || 'guest'), '.*', '.*', '.*']);
+  } catch (error) {
+    await remove().catch(() => undefined);
+    throw error;
+  }
+  parsed.pathname = `/${encodeURIComponent(vhost)}`;
+  return { url: parsed.toString(), isolated: true, note: `vhost ${vhost}`, remove };
+}
+
 /** Closes the broker connections whose connection_name is `name` (server-side, as an operator would). */
 export async function closeConnectionsNamed(name: string, reason = 'test: forced close'): Promise<number> {
   const out = await rabbitmqctl(['list_connections', '-q', '--no-table-headers', 'pid', 'client_properties']);
