@@ -8,7 +8,7 @@ const run = promisify(execFile);
 export const AMQP_URL = process.env.AMQP_URL?.split(',')[0]?.trim() || 'amqp://guest:guest@127.0.0.1:5672';
 
 /** Whether something accepts TCP connections at the broker's host and port. */
-export function brokerReachable(url = AMQP_URL, timeoutMs = 2_000): Promise<boolean> {
+export function brokerReachable(url = AMQP_URL, timeoutMs = 10_000): Promise<boolean> {
   const { hostname, port } = new URL(url);
   return new Promise((resolve) => {
     const socket = connect({ host: hostname, port: Number(port || 5672) });

@@ -2,7 +2,8 @@ import { expect } from 'chai';
 import { EXPECTED_REPORT, runDemo, type DemoRun } from './run-demo';
 
 describe('the demo (npm start) on the in-memory bus', function () {
-  this.timeout(30_000);
+  // Longer than runDemo's own 45 s limit, so a stuck demo is killed and reported with its output
+  this.timeout(60_000);
   let result: DemoRun;
 
   before(async () => {

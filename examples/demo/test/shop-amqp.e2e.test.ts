@@ -14,6 +14,7 @@ async function missing(): Promise<string | undefined> {
 }
 
 describe('the shop over RabbitMQ', function () {
+  this.timeout(30_000); // the broker probe may take its 10 s
   before(async function () {
     const why = await missing();
     if (why) {

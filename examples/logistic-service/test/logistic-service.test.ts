@@ -55,7 +55,11 @@ describe('createLogisticService', () => {
     await billing.publish(Charge.charged, charge(4));
     await waitFor(() => lines.length === 3, 'the charge to be handled');
     expect(lines).to.include('← billing.v1.charged #4 from billing: SHP-4 already cancelled');
-    expect(dispatched).to.have.length(0);
+    // A dispatch of SHP-4 would have been published while the charge was handled, so before this
+    // sentinel: once the sentinel has arrived, so would it have.
+    await shop.publish(Shipment.dispatched, Shipment.of({ shipmentId: 'SHP-999', orderId: 999, customerId: 'sentinel', items: 1 }));
+    await waitFor(() => dispatched.length > 0, 'the sentinel dispatch');
+    expect(dispatched.map((d) => d.shipment.shipmentId)).to.deep.equal(['SHP-999']);
   });
 
   it('retries a charge that arrives before its order', async () => {

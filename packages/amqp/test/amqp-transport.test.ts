@@ -13,9 +13,12 @@ import {
 } from '@tidings/core';
 import { collectDeliveries, Deferred, expectRejection, seededRandom, uniquePrefix, waitFor } from '@tidings/testing';
 import { AmqpConnectionError, AmqpTransport, DeclarationConflictError, delayBucketMs, delayQueueName, TIMESTAMP_MS_HEADER, type AmqpTransportOptions } from '../src';
-import { AMQP_URL, deleteTopology, rabbitmqctl, rawConnection, requireBroker } from './broker';
+import { AMQP_URL, AMQP_VHOST, deleteTopology, rabbitmqctl, rawConnection, requireBroker, vhostOf } from './broker';
 
 const seeded = seededRandom;
+
+/** For deliveries from a broker that may be busy (shared, on a loaded machine): waiting longer costs nothing. */
+const WAIT = { timeoutMs: 20_000 } as const;
 
 describe('delayBucketMs', () => {
   it('picks one of the two power-of-two buckets around the delay, the upper one as often as keeps the mean delay', () => {
@@ -52,6 +55,16 @@ describe('delayBucketMs', () => {
     expect(delayBucketMs(Number.NaN, () => 0)).to.equal(16);
     expect(delayBucketMs(1e12, () => 0)).to.equal(2 ** 27);
     expect(delayBucketMs(2 ** 27 - 1, () => 0)).to.equal(2 ** 27);
+  });
+});
+
+describe('vhostOf (the test helper that reads the vhost an AMQP_URL names)', () => {
+  it("reads the URL's path, URL-decoded, and '/' when there is none", () => {
+    expect(vhostOf('amqp://guest:guest@127.0.0.1:5672/myvhost')).to.equal('myvhost');
+    expect(vhostOf('amqp://guest:guest@127.0.0.1:5672')).to.equal('/');
+    expect(vhostOf('amqp://guest:guest@127.0.0.1:5672/')).to.equal('/');
+    expect(vhostOf('amqp://127.0.0.1/%2F')).to.equal('/');
+    expect(vhostOf('amqp://127.0.0.1/shop%2Fprod?heartbeat=5')).to.equal('shop/prod');
   });
 });
 
@@ -120,7 +133,7 @@ describe('AmqpTransport', function () {
       expect(got.properties.headers?.[TIMESTAMP_MS_HEADER]).to.equal(1_700_000_000_123);
       expect(got.properties.contentType).to.equal('application/json');
       await t.publish(message({ a: 2 }));
-      const [d] = await collectDeliveries(t, q, 1);
+      const [d] = await collectDeliveries(t, q, 1, WAIT);
       expect(d!.properties.timestamp).to.equal(1_700_000_000_123);
       expect(d!.properties.headers).to.not.have.property(TIMESTAMP_MS_HEADER);
     });
@@ -224,7 +237,7 @@ describe('AmqpTransport', function () {
       const fine = Array.from({ length: 50 }, () => t.publish(message()));
       await expectRejection(doomed, TopologyError, gone);
       await Promise.all(fine);
-      expect(await collectDeliveries(t, q, 50)).to.have.length(50);
+      expect(await collectDeliveries(t, q, 50, WAIT)).to.have.length(50);
       expect(t.health().connected).to.equal(true);
       // declared here before, so the next publish declares it again instead of failing
       await t.publish({ ...message(), exchange: gone, mandatory: false });
@@ -242,8 +255,8 @@ describe('AmqpTransport', function () {
       expect(error.argument).to.equal('x-queue-type');
       expect(error.declared).to.equal(`'quorum'`);
       expect(error.existing).to.equal(`'classic'`);
-      expect(error.message).to.contain(`The queue '${q}' already exists in vhost '/' with x-queue-type = 'classic', but this service declares it with x-queue-type = 'quorum'`);
-      expect(error.message).to.contain('rabbitmqctl delete_queue');
+      expect(error.message).to.contain(`The queue '${q}' already exists in vhost '${AMQP_VHOST}' with x-queue-type = 'classic', but this service declares it with x-queue-type = 'quorum'`);
+      expect(error.message).to.contain(`rabbitmqctl delete_queue '${q}' -p '${AMQP_VHOST}'`);
 
       const durable = await expectRejection(t.declare({ exchanges: [], queues: [spec(q, { durable: false })] }), DeclarationConflictError);
       expect([durable.argument, durable.declared, durable.existing]).to.deep.equal(['durable', `'false'`, `'true'`]);
@@ -254,7 +267,7 @@ describe('AmqpTransport', function () {
       // the refusals closed channels on the broker, not the transport
       await t.declare({ exchanges: [], queues: [spec(q)] });
       await t.publish(message({ still: 'working' }));
-      const [d] = await collectDeliveries(t, q, 1);
+      const [d] = await collectDeliveries(t, q, 1, WAIT);
       expect(JSON.parse(d!.body.toString())).to.deep.equal({ still: 'working' });
       expect(t.health().connected).to.equal(true);
     });
@@ -263,7 +276,7 @@ describe('AmqpTransport', function () {
       const t = make();
       const q = await setUp(t, `${prefix}qq`, { queueType: 'quorum' });
       await t.publish(message({ q: 1 }));
-      const [d] = await collectDeliveries(t, q, 1);
+      const [d] = await collectDeliveries(t, q, 1, WAIT);
       expect(JSON.parse(d!.body.toString())).to.deep.equal({ q: 1 });
       const conn = await rawConnection();
       const ch = await conn.createChannel();
@@ -390,7 +403,7 @@ describe('AmqpTransport', function () {
     });
 
     it('returns deliveries still unsettled at close to the queue', async () => {
-      const t = make();
+      const t = make({ closeTimeoutMs: 1000 }); // the delivery never settles: close() waits this long for it
       const q = await setUp(t);
       const arrived = new Deferred<void>();
       await t.consume(q, () => (arrived.resolve(), new Promise(() => undefined)), { prefetch: 5 });
@@ -398,7 +411,7 @@ describe('AmqpTransport', function () {
       await arrived.promise;
       await t.close();
       const t2 = make();
-      const [d] = await collectDeliveries(t2, q, 1);
+      const [d] = await collectDeliveries(t2, q, 1, WAIT);
       expect(d!.redelivered).to.equal(true);
     });
   });

@@ -1,18 +1,30 @@
 import { execFile } from 'node:child_process';
 import * as amqp from 'amqplib';
 import { deadLetterQueueName, EventBus, silentLogger, type EventBusOptions } from '@tidings/core';
-import { uniquePrefix } from '@tidings/testing';
+import { Deferred, uniquePrefix } from '@tidings/testing';
 import { AmqpTransport, DEFAULT_AMQP_URL, DELAY_BUCKETS_MS, delayQueueName } from '../src';
 
 /** Broker tests share one RabbitMQ: AMQP_URL or the local default. */
 export const AMQP_URL = process.env.AMQP_URL ?? DEFAULT_AMQP_URL;
+
+/**
+ * The virtual host an AMQP URL names, as amqplib reads it: the URL-decoded path without its
+ * leading slash, or '/' when there is none (amqp://host, amqp://host/).
+ */
+export function vhostOf(url: string): string {
+  const path = new URL(url).pathname.slice(1);
+  return path === '' ? '/' : decodeURIComponent(path);
+}
+
+/** The vhost the broker tests run in. */
+export const AMQP_VHOST = vhostOf(AMQP_URL);
 
 let reachable: Promise<boolean> | undefined;
 
 /** Whether the broker answers; with CI=true an unreachable broker is an error, not a skip. */
 export function brokerReachable(): Promise<boolean> {
   reachable ??= amqp
-    .connect(AMQP_URL, { timeout: 3000 })
+    .connect(AMQP_URL, { timeout: 10_000 }) // a refused connection fails at once; a busy broker may take a while
     .then(async (c) => {
       c.on('error', () => undefined);
       await c.close();
@@ -47,6 +59,57 @@ export function rabbitmqctl(args: readonly string[], timeoutMs = 60_000): Promis
   });
 }
 
+/**
+ * Resolves once `bus.close()` has cancelled the bus's consumers: from then on the bus takes no
+ * new deliveries and waits for the handlers still running, so a handler released now finishes
+ * during the close. Call before `bus.start()`.
+ */
+export function consumersCancelled(bus: EventBus): Promise<void> {
+  const done = new Deferred<void>();
+  const transport = bus.transport;
+  const consume = transport.consume.bind(transport);
+  let open = 0;
+  transport.consume = async (...args) => {
+    const inner = await consume(...args);
+    open++;
+    let cancelled = false;
+    return {
+      queue: inner.queue,
+      cancel: async () => {
+        await inner.cancel();
+        if (cancelled) return;
+        cancelled = true;
+        if (--open === 0) done.resolve();
+      },
+    };
+  };
+  return done.promise;
+}
+
+/**
+ * A virtual host of its own, for code with fixed queue and exchange names (the README example)
+ * that would otherwise meet another run's on a shared broker. Made with rabbitmqctl; when that is
+ * not available (a broker in a container), it shares AMQP_URL's vhost and says so.
+ */
+export async function isolatedVhost(): Promise<{ url: string; isolated: boolean; note: string; remove(): Promise<void> }> {
+  const parsed = new URL(AMQP_URL);
+  const vhost = `${uniquePrefix('vhost')}readme`;
+  try {
+    await rabbitmqctl(['add_vhost', vhost]);
+  } catch (error) {
+    return { url: AMQP_URL, isolated: false, note: `rabbitmqctl unavailable (${(error as Error).message.split('\n')[0]}); sharing vhost '${AMQP_VHOST}'`, remove: async () => undefined };
+  }
+  const remove = (): Promise<void> => rabbitmqctl(['delete_vhost', vhost]).then(() => undefined);
+  try {
+    await rabbitmqctl(['set_permissions', '-p', vhost, decodeURIComponent(parsed.username || 'guest'), '.*', '.*', '.*']);
+  } catch (error) {
+    await remove().catch(() => undefined);
+    throw error;
+  }
+  parsed.pathname = `/${encodeURIComponent(vhost)}`;
+  return { url: parsed.toString(), isolated: true, note: `vhost ${vhost}`, remove };
+}
+
 /** Closes the broker connections whose connection_name is `name` (server-side, as an operator would). */
 export async function closeConnectionsNamed(name: string, reason = 'test: forced close'): Promise<number> {
   const out = await rabbitmqctl(['list_connections', '-q', '--no-table-headers', 'pid', 'client_properties']);
@@ -64,6 +127,33 @@ export async function rawConnection(): Promise<amqp.ChannelModel> {
   const c = await amqp.connect(AMQP_URL);
   c.on('error', () => undefined);
   return c;
+}
+
+/**
+ * Messages ready in a queue, in its dead-letter queue and in all its delay queues together (a
+ * queue not declared counts 0). After the consumers closed, what is not counted here was acked:
+ * nothing more of it can arrive.
+ */
+export async function messageCounts(queue: string): Promise<{ queue: number; deadLetters: number; delayed: number }> {
+  const c = await rawConnection();
+  try {
+    const count = async (name: string): Promise<number> => {
+      const ch = await c.createChannel();
+      ch.on('error', () => undefined);
+      try {
+        return (await ch.checkQueue(name)).messageCount;
+      } catch (error) {
+        if ((error as { code?: number }).code === 404) return 0;
+        throw error;
+      } finally {
+        await ch.close().catch(() => undefined);
+      }
+    };
+    const delayed = await Promise.all(DELAY_BUCKETS_MS.map((b) => count(delayQueueName(queue, b))));
+    return { queue: await count(queue), deadLetters: await count(deadLetterQueueName(queue)), delayed: delayed.reduce((a, b) => a + b, 0) };
+  } finally {
+    await c.close().catch(() => undefined);
+  }
 }
 
 /** Deletes queues (with their dead-letter and delay queues) and exchanges a test declared. */

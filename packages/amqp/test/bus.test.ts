@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import * as amqp from 'amqplib';
 import { deadLetterQueueName, HEADERS, type Delivery, type EventBus, type HandlerContext } from '@tidings/core';
 import { collectDeliveries, Deferred, waitFor } from '@tidings/testing';
-import { AMQP_URL, rawConnection, useBrokerBuses } from './broker';
+import { AMQP_URL, consumersCancelled, messageCounts, rawConnection, useBrokerBuses } from './broker';
 import { Order, ORDERS } from './fixtures/orders';
 
 describe('EventBus over AmqpTransport', function () {
@@ -33,36 +33,53 @@ describe('EventBus over AmqpTransport', function () {
     expect(attempts.every((a) => a.routingKey === 'order.v1.submit')).to.equal(true);
     expect(attempts[1]!.at - attempts[0]!.at).to.be.at.least(30); // ~50 ms ± jitter → a 32 or 64 ms bucket
     expect(attempts[2]!.at - attempts[1]!.at).to.be.at.least(60); // ~100 ms → the 128 ms bucket (or 64)
-    // handled once successfully: nothing else arrives and nothing went to the DLQ
-    const conn = await rawConnection();
-    const ch = await conn.createChannel();
-    await waitFor(async () => (await ch.checkQueue(queue)).messageCount === 0, { timeoutMs: 5000 });
-    expect((await ch.checkQueue(deadLetterQueueName(queue))).messageCount).to.equal(0);
-    await conn.close();
+    // handled once successfully: once the consumer has closed (settling what it held), no copy is
+    // left in the queue, a delay queue or the DLQ, so nothing else can arrive
+    await consumer.close();
+    expect(await messageCounts(queue)).to.deep.equal({ queue: 0, deadLetters: 0, delayed: 0 });
     expect(attempts).to.have.length(3);
   });
 
   it('acks every event handled before a graceful close, also those finishing during it: none is redelivered', async () => {
+    const total = 1000;
+    const prefetch = 10; // deliveries the broker hands out unacked: the ones held at the gate
+    const handledBefore = 30; // handled and acked before close() begins
     const consumer = bus('billing');
+    const cancelled = consumersCancelled(consumer);
+    const gate = new Deferred<void>();
+    let arrived = 0;
+    let held = 0;
     let completed = 0;
     consumer
-      .queue(queue)
+      .queue(queue, { prefetch })
       .bind(ORDERS, 'order.*.submit')
       .on(Order.submit, async () => {
-        await new Promise((r) => setTimeout(r, 20));
+        if (++arrived > handledBefore) {
+          held++;
+          await gate.promise;
+        }
         completed++;
       });
     await consumer.start();
     const producer = bus('order');
-    await Promise.all(Array.from({ length: 1000 }, (_, i) => producer.publish(Order.submit, Order.sample(i))));
-    await waitFor(() => completed >= 60, { timeoutMs: 10_000, message: 'some events to be handled' });
-    await consumer.close(); // handlers still running finish first, then the transport closes
+    await Promise.all(Array.from({ length: total }, (_, i) => producer.publish(Order.submit, Order.sample(i))));
+    // The first 30 were handled and acked; the broker then hands out a full prefetch, all held.
+    await waitFor(() => held === prefetch, { timeoutMs: 30_000, message: `${prefetch} deliveries to be held at the gate` });
+    expect(completed).to.equal(handledBefore);
+    const closed = consumer.close({ timeoutMs: 30_000 }); // handlers still running finish first, then the transport closes
+    await cancelled; // the bus takes no more deliveries and waits for the held handlers
+    expect(completed, 'no held handler finished before close() began').to.equal(handledBefore);
+    gate.resolve();
+    await closed;
+    expect(completed, 'the held handlers finished during close()').to.equal(handledBefore + prefetch);
+    expect(arrived, 'nothing was delivered after the consumer was cancelled').to.equal(handledBefore + prefetch);
     const conn = await rawConnection();
     const ch = await conn.createChannel();
     const { messageCount } = await ch.checkQueue(queue);
     await conn.close();
-    expect(completed).to.be.below(1000);
-    expect(messageCount).to.equal(1000 - completed);
+    expect(completed).to.be.below(total);
+    // Every handled event was acked, those finishing during close() too: only the unhandled remain.
+    expect(messageCount).to.equal(total - completed);
   });
 
   it('dead-letters an event that always fails after maxAttempts, with the reason headers', async () => {
@@ -90,6 +107,10 @@ describe('EventBus over AmqpTransport', function () {
     expect(h[HEADERS.originalRoutingKey]).to.equal('order.v1.submit');
     expect(dead!.exchange).to.equal(ORDERS.name);
     expect(dead!.routingKey).to.equal('order.v1.submit');
+    // no fifth attempt is on its way: once the consumer has closed, no copy is left to arrive
+    await consumer.close();
+    expect(await messageCounts(queue)).to.deep.equal({ queue: 0, deadLetters: 0, delayed: 0 });
+    expect(calls).to.equal(4);
   });
 
   it('sends a poison corpus published with raw amqplib to the DLQ with the right reason, and handles good events between them', async () => {

@@ -4,6 +4,7 @@ import { AmqpTransport } from '../src';
 import { AMQP_URL, closeConnectionsNamed, deleteTopology, requireBroker } from './broker';
 
 describe('AmqpTransport (broker)', function () {
+  this.timeout(30_000); // the broker probe may take its 10 s
   before(async function () {
     await requireBroker(this);
   });

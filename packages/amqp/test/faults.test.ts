@@ -65,7 +65,10 @@ describe('Faults (long-running, bounded: well under a minute)', function () {
       // waits 3,000 further ids for it to finish, so every disruption hits a busy publisher.
       const closeAll = global
         ? () => rabbitmqctl(['close_all_connections', 'tidings fault test'])
-        : () => Promise.all([closeConnectionsNamed(`${queue}-consumer`), closeConnectionsNamed(`${queue}-producer`)]);
+        : async () => {
+            const closed = await Promise.all([closeConnectionsNamed(`${queue}-consumer`), closeConnectionsNamed(`${queue}-producer`)]);
+            expect(closed.map((n) => n >= 1), `connections closed (consumer, producer): ${closed.join(', ')}`).to.deep.equal([true, true]);
+          };
       const disruptions: { at: number; run: () => Promise<unknown>; done: Deferred<void> }[] = [
         ...[2_000, 5_000, 8_000, 11_000].map((at) => ({ at, run: closeAll, done: new Deferred<void>() })),
         {
@@ -98,6 +101,13 @@ describe('Faults (long-running, bounded: well under a minute)', function () {
       const disrupt = async (): Promise<void> => {
         for (const d of disruptions) {
           await waitFor(() => resolved.size >= d.at, { timeoutMs: 60_000, intervalMs: 10, message: `${d.at} publishes to resolve` });
+          // Both back from the last disruption, however slow their reconnects: each disruption
+          // then drops two live connections, whatever the publishes' pace.
+          await waitFor(() => consumer.transport.health().connected && producer.transport.health().connected, {
+            timeoutMs: 60_000,
+            intervalMs: 10,
+            message: 'both transports to be connected',
+          });
           const t0 = Date.now();
           await d.run();
           took.push(Date.now() - t0);

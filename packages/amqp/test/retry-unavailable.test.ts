@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { deadLetterQueueName, HEADERS, type EventBus } from '@tidings/core';
 import { collectDeliveries } from '@tidings/testing';
 import { delayQueueName } from '../src';
-import { rawConnection, useBrokerBuses } from './broker';
+import { messageCounts, rawConnection, useBrokerBuses } from './broker';
 import { Order, ORDERS } from './fixtures/orders';
 
 describe('A retry the broker will not hold', function () {
@@ -33,6 +33,9 @@ describe('A retry the broker will not hold', function () {
     const [dead] = await collectDeliveries(consumer.transport, deadLetterQueueName(queue), 1, { timeoutMs: 10_000 });
     expect(dead!.properties.headers[HEADERS.deadReason]).to.equal('retry-unavailable');
     expect(String(dead!.properties.headers[HEADERS.deadError])).to.contain('Error: ledger down').and.contain('the retry could not be scheduled').and.contain('406');
+    // not coming back either: once the consumer has closed, the original was acked, not left to return
+    await consumer.close();
+    expect(await messageCounts(queue)).to.deep.equal({ queue: 0, deadLetters: 0, delayed: 0 });
     expect(calls).to.equal(1);
   });
 });

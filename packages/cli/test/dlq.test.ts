@@ -23,7 +23,7 @@ describe('tidings dlq', function () {
   let connection: amqp.ChannelModel | undefined;
 
   before(async function () {
-    connection = await amqp.connect(url, { timeout: 3000 }).catch((error: unknown) => {
+    connection = await amqp.connect(url, { timeout: 10_000 }).catch((error: unknown) => {
       if (process.env.CI) throw new Error(`RabbitMQ is not reachable at ${url} and CI is set: ${(error as Error).message}`);
       return undefined;
     });

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { waitFor } from '@tidings/testing';
 import { EventBus, InMemoryTransport, silentLogger } from '../src';
 import { createLogistic } from '../examples/consumer-class';
 import { main as gettingStarted, Order, OrderLine } from '../examples/getting-started';
@@ -24,11 +25,10 @@ describe('The documented examples', () => {
     const orders = new EventBus({ service: 'order', transport, logger: silentLogger });
     const order = Object.assign(new Order(), { id: 4, lines: [Object.assign(new OrderLine(), { id: 1, quantity: 1, price: 2 })] });
     await orders.publish(Order.submit, order);
-    for (let i = 0; i < 200 && !logistic.shipments.has(4); i++) await new Promise((r) => setTimeout(r, 5));
+    await waitFor(() => logistic.shipments.has(4), { timeoutMs: 10_000, message: 'the shipment to be scheduled' });
     expect(logistic.shipments.get(4)).to.equal('scheduled');
     await orders.publish(Order.chargeback, order);
-    for (let i = 0; i < 200 && logistic.shipments.get(4) !== 'cancelled'; i++) await new Promise((r) => setTimeout(r, 5));
-    expect(logistic.shipments.get(4)).to.equal('cancelled');
+    await waitFor(() => logistic.shipments.get(4) === 'cancelled', { timeoutMs: 10_000, message: 'the shipment to be cancelled' });
     await Promise.all([bus.close(), orders.close()]);
   });
 
