@@ -41,5 +41,15 @@ export const DEFAULTS = {
   closeTimeoutMs: 10_000,
 } as const;
 
+/** Bounds that the broker, amqplib or Node impose; options beyond them are refused up front. */
+export const LIMITS = {
+  /** AMQP 0-9-1 carries basic.qos prefetch-count as an unsigned short. */
+  prefetch: 65_535,
+  /** The longest delay setTimeout honours; a longer one fires at once. */
+  timerMs: 2_147_483_647,
+  /** Longest header string copied verbatim; amqplib refuses header tables over 64 KiB. */
+  headerString: 4_096,
+} as const;
+
 /** Where the shared metadata store lives, so two copies of @tidings/core share one registry. */
 export const REGISTRY_KEY = Symbol.for('tidings.registry');

@@ -2,7 +2,8 @@ import 'reflect-metadata';
 
 export * from './bus';
 export * from './codec';
-export { CONTENT_TYPE_JSON, DEFAULTS, HEADERS, deadLetterQueueName, retryQueuePrefix } from './constants';
+export * from './config';
+export { CONTENT_TYPE_JSON, DEFAULTS, HEADERS, LIMITS, deadLetterQueueName, retryQueuePrefix } from './constants';
 export * from './errors';
 export * from './event';
 export * from './exchange';
