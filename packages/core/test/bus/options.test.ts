@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { ConfigurationError, EventBus, InMemoryTransport, silentLogger, type EventBusOptions } from '../../src';
+import { ConfigurationError, EventBus, InMemoryTransport, RetryPolicy, silentLogger, type EventBusOptions, type RetryOptions } from '../../src';
 
 /** Asserts that `build` throws a ConfigurationError naming the option and showing the value given. */
 function expectRefused(build: () => unknown, owner: string, option: string, shown: string): void {
@@ -63,5 +63,43 @@ describe('EventBus options', () => {
   it('refuses a retry that is not an object of options', () => {
     expectRefused(() => bus({ retry: 5 }), 'EventBus', 'retry', '5');
     expectRefused(() => bus({ retry: [] }), 'EventBus', 'retry', 'an array');
+  });
+});
+
+describe('RetryPolicy options', () => {
+  it('takes the defaults', () => {
+    expect(new RetryPolicy()).to.include({ maxAttempts: 5, initialDelayMs: 1000, multiplier: 2, maxDelayMs: 60_000, jitter: 0.2 });
+  });
+
+  it('names the field, the value and the range for every kind of bad value', () => {
+    const cases: [keyof RetryOptions, unknown, string, string][] = [
+      ['maxAttempts', 0, '0', 'a whole number ≥ 1'],
+      ['maxAttempts', 1.5, '1.5', 'a whole number ≥ 1'],
+      ['maxAttempts', Infinity, 'Infinity', 'a whole number ≥ 1'],
+      ['maxAttempts', '3', "'3'", 'a whole number ≥ 1'],
+      ['initialDelayMs', -1, '-1', 'a finite number from 0 to 2147483647'],
+      ['initialDelayMs', NaN, 'NaN', 'a finite number from 0 to 2147483647'],
+      ['initialDelayMs', Infinity, 'Infinity', 'a finite number from 0 to 2147483647'],
+      ['multiplier', 0.5, '0.5', 'a finite number ≥ 1'],
+      ['multiplier', NaN, 'NaN', 'a finite number ≥ 1'],
+      ['multiplier', Infinity, 'Infinity', 'a finite number ≥ 1'],
+      ['maxDelayMs', 500, '500', '≥ retry.initialDelayMs (1000)'],
+      ['maxDelayMs', NaN, 'NaN', 'a finite number from 0 to 2147483647'],
+      ['maxDelayMs', Infinity, 'Infinity', 'a finite number from 0 to 2147483647'],
+      ['jitter', 1.5, '1.5', 'a finite number from 0 to 1'],
+      ['jitter', -0.1, '-0.1', 'a finite number from 0 to 1'],
+      ['jitter', NaN, 'NaN', 'a finite number from 0 to 1'],
+      ['jitter', 'none', "'none'", 'a finite number from 0 to 1'],
+    ];
+    for (const [field, value, shown, rule] of cases) {
+      expect(() => new RetryPolicy({ [field]: value }), `${field} = ${shown}`).to.throw(
+        ConfigurationError,
+        `RetryPolicy option retry.${field} must be ${rule}; got ${shown}.`,
+      );
+    }
+  });
+
+  it('names the owner it is given', () => {
+    expectRefused(() => new RetryPolicy({ maxAttempts: 0 }, Math.random, "queue 'billing'"), "queue 'billing'", 'retry.maxAttempts', '0');
   });
 });
