@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { ConfigurationError, EventBus, InMemoryTransport, RetryPolicy, silentLogger, type EventBusOptions, type RetryOptions } from '../../src';
+import { ConfigurationError, EventBus, InMemoryTransport, RetryPolicy, silentLogger, type EventBusOptions, type QueueOptions, type RetryOptions } from '../../src';
+import { Order, SHOP_EXCHANGE } from '../fixtures/shop';
 
 /** Asserts that `build` throws a ConfigurationError naming the option and showing the value given. */
 function expectRefused(build: () => unknown, owner: string, option: string, shown: string): void {
@@ -63,6 +64,68 @@ describe('EventBus options', () => {
   it('refuses a retry that is not an object of options', () => {
     expectRefused(() => bus({ retry: 5 }), 'EventBus', 'retry', '5');
     expectRefused(() => bus({ retry: [] }), 'EventBus', 'retry', 'an array');
+  });
+});
+
+describe('bus.queue options', () => {
+  let bus: EventBus;
+  beforeEach(() => (bus = new EventBus({ service: 's', transport: new InMemoryTransport(), logger: silentLogger })));
+  afterEach(() => bus.close());
+  const queue = (options: Partial<Record<keyof QueueOptions, unknown>>) => bus.queue('billing', options as QueueOptions);
+
+  it('takes the defaults and valid values', () => {
+    expect(queue({}).spec()).to.include({ durable: true, autoDelete: false, queueType: 'classic' });
+    expect(bus.queue('other', { type: 'quorum', durable: false, autoDelete: true }).spec()).to.include({ durable: false, autoDelete: true, queueType: 'quorum' });
+  });
+
+  it('refuses a concurrency or prefetch of 0 at bus.queue(), instead of a queue that never handles an event', () => {
+    expectRefused(() => queue({ concurrency: 0 }), "queue 'billing'", 'concurrency', '0');
+    expectRefused(() => queue({ prefetch: 0 }), "queue 'billing'", 'prefetch', '0');
+    expect(() => queue({ concurrency: 0 })).to.throw(ConfigurationError, "queue 'billing' option concurrency must be a whole number ≥ 1; got 0.");
+  });
+
+  it('refuses a prefetch or concurrency that is not a whole number ≥ 1', () => {
+    for (const [value, shown] of [[-1, '-1'], [2.5, '2.5'], [NaN, 'NaN'], [Infinity, 'Infinity'], ['4', "'4'"]] as const) {
+      expectRefused(() => queue({ prefetch: value }), "queue 'billing'", 'prefetch', shown);
+      expectRefused(() => queue({ concurrency: value }), "queue 'billing'", 'concurrency', shown);
+    }
+    expectRefused(() => queue({ prefetch: 65_536 }), "queue 'billing'", 'prefetch', '65536');
+  });
+
+  it('runs at most prefetch handlers when concurrency is higher, as before', () => {
+    const q = bus.queue('billing', { prefetch: 3, concurrency: 10 });
+    expect(q.prefetch).to.equal(3);
+    expect(q.concurrency).to.equal(3);
+    expect(bus.queue('defaults').concurrency).to.equal(50);
+  });
+
+  it("refuses a type other than 'classic' or 'quorum'", () => {
+    expectRefused(() => queue({ type: 'stream' }), "queue 'billing'", 'type', "'stream'");
+    expect(() => queue({ type: 'stream' })).to.throw(ConfigurationError, "must be 'classic' or 'quorum'");
+  });
+
+  it('refuses a durable or autoDelete that is not a boolean', () => {
+    expectRefused(() => queue({ durable: 'no' }), "queue 'billing'", 'durable', "'no'");
+    expectRefused(() => queue({ autoDelete: 1 }), "queue 'billing'", 'autoDelete', '1');
+  });
+
+  it('refuses options or retry options that are not objects', () => {
+    expect(() => bus.queue('billing', 5 as never)).to.throw(ConfigurationError, "bus.queue('billing', options) takes an object of options");
+    expectRefused(() => queue({ retry: 'fast' }), "queue 'billing'", 'retry', "'fast'");
+  });
+
+  it('checks the retry policy of the queue, its own fields over the bus\'s', () => {
+    expectRefused(() => queue({ retry: { jitter: 2 } }), "queue 'billing'", 'retry.jitter', '2');
+    const strict = new EventBus({ service: 's', transport: new InMemoryTransport(), logger: silentLogger, retry: { maxAttempts: 0 } });
+    expect(() => strict.queue('fixed', { retry: { maxAttempts: 3 } })).not.to.throw();
+    expectRefused(() => strict.queue('inherits'), "queue 'inherits'", 'retry.maxAttempts', '0');
+  });
+
+  it('leaves a queue that was refused undeclared, so a corrected call creates it', async () => {
+    expect(() => queue({ concurrency: 0 })).to.throw(ConfigurationError);
+    bus.queue('billing', { concurrency: 1 }).bind(SHOP_EXCHANGE, 'shop.*.submit').on(Order.submit, () => undefined);
+    await bus.start();
+    expect(bus.health().inFlight).to.deep.equal({ billing: 0 });
   });
 });
 
