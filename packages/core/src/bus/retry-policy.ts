@@ -1,3 +1,4 @@
+import { exponentialBackoff } from '../backoff';
 import { finiteNumber, optionError, optionsObject, wholeNumber } from '../config';
 import { DEFAULTS, LIMITS } from '../constants';
 
@@ -50,8 +51,6 @@ export class RetryPolicy {
 
   /** Delay before attempt `attempt + 1`, after `attempt` failed. */
   delayAfter(attempt: number): number {
-    const base = Math.min(this.maxDelayMs, this.initialDelayMs * this.multiplier ** Math.max(0, attempt - 1));
-    const spread = base * this.jitter * (this.random() * 2 - 1);
-    return Math.max(0, Math.round(Math.min(this.maxDelayMs, base + spread)));
+    return exponentialBackoff(attempt, this, this.random);
   }
 }
