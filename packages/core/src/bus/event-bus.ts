@@ -29,8 +29,6 @@ export interface EventBusOptions {
   readonly codec?: Codec;
   /** @default consoleLogger('warn') */
   readonly logger?: Logger;
-  /** @default the process-wide registry */
-  readonly registry?: Registry;
   /**
    * Handler failures: exponential backoff, then the dead-letter queue. Each queue may override
    * fields; the fields are checked when a queue is created.
@@ -98,11 +96,16 @@ export class EventBus {
     if (options === null || typeof options !== 'object') {
       throw new ConfigurationError(`new EventBus(options) needs an options object with the service's name, e.g. new EventBus({ service: 'billing' }).`);
     }
+    if ('registry' in options) {
+      throw new ConfigurationError(
+        `EventBus has no registry option any more: @Event, @On, upcastFrom and downcastTo record into the process-wide registry (getRegistry()), which every bus reads. Remove the option.`,
+      );
+    }
     this.service = nonEmptyString(OWNER, 'service', options.service, "new EventBus({ service: 'billing' })");
     this.transport = objectWith<Transport>(OWNER, 'transport', options.transport ?? new InMemoryTransport(), TRANSPORT_METHODS, 'new InMemoryTransport() or new AmqpTransport()');
     this.codec = objectWith<Codec>(OWNER, 'codec', options.codec ?? new CompiledCodec(), CODEC_METHODS, 'new CompiledCodec()');
     this.logger = objectWith<Logger>(OWNER, 'logger', options.logger ?? consoleLogger('warn'), LOGGER_METHODS, "consoleLogger('info')").child('bus');
-    this.registry = options.registry ?? getRegistry();
+    this.registry = getRegistry();
     // the fields are checked with each queue's own retry on top, when the queue is created
     this.retry = optionsObject<RetryOptions>(OWNER, 'retry', options.retry ?? {});
     this.prefetch = wholeNumber(OWNER, 'prefetch', options.prefetch ?? DEFAULTS.prefetch, 1, LIMITS.prefetch);
