@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { resolve } from 'node:path';
-import { getRegistry } from '@tidings/core';
+import { getRegistry, redact } from '@tidings/core';
 import { inspectDeadLetters, replayDeadLetters } from '@tidings/amqp';
 import { asyncApiDocument } from './asyncapi';
 import { describeTopology, formatTopology } from './topology';
@@ -39,7 +39,8 @@ export async function run(argv: readonly string[], out: Write, err: Write): Prom
       err(`${error.message}\n${USAGE}\n`);
       return 2;
     }
-    err(`tidings: ${error instanceof Error ? error.message : String(error)}\n`);
+    // a broker error may quote the URL it was given, password included
+    err(`tidings: ${redact(error instanceof Error ? error.message : String(error))}\n`);
     return 1;
   }
 }

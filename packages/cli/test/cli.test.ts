@@ -1,6 +1,8 @@
 import { expect } from 'chai';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { resolve } from 'node:path';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { run } from '../src';
 
 const fixture = resolve(__dirname, 'fixtures/contracts.js');
@@ -38,6 +40,20 @@ describe('tidings CLI', () => {
       const code = await run(['topology', './does-not-exist.js'], () => undefined, (t) => errors.push(t));
       expect(code).to.equal(1);
       expect(errors.join('')).to.contain('tidings: Cannot find module');
+    });
+
+    it('never prints the password of a URL an error quotes', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'tidings-cli-'));
+      const module = join(dir, 'throws.js');
+      writeFileSync(module, "throw new Error('cannot reach amqp://billing:s3cr3t@rabbit:5672/prod');\n");
+      try {
+        const errors: string[] = [];
+        const code = await run(['topology', module], () => undefined, (t) => errors.push(t));
+        expect(code).to.equal(1);
+        expect(errors.join('')).to.contain('tidings: cannot reach amqp://billing:***@rabbit:5672/prod').and.not.contain('s3cr3t');
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     });
   });
 });

@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 
+export * from './backoff';
 export * from './bus';
 export * from './codec';
 export * from './config';

@@ -1,6 +1,7 @@
 import { randomFillSync, randomUUID } from 'node:crypto';
 import { CompiledCodec, type Codec } from '../codec';
-import { CONTENT_TYPE_JSON, DEFAULTS, HEADERS } from '../constants';
+import { bool, finiteNumber, nonEmptyString, objectWith, optionsObject, wholeNumber } from '../config';
+import { CONTENT_TYPE_JSON, DEFAULTS, HEADERS, LIMITS } from '../constants';
 import { ConfigurationError, TransportClosedError } from '../errors';
 import type { EventType } from '../event/event-type';
 import type { Exchange } from '../exchange';
@@ -12,10 +13,14 @@ import type { PublishOptions } from './publish-options';
 import { EventQueue, type QueueHost, type QueueOptions } from './queue';
 import type { RetryOptions } from './retry-policy';
 
+/**
+ * What `new EventBus(options)` takes. Every option is checked in the constructor: a wrong one
+ * throws a ConfigurationError naming it, the value given and what is allowed.
+ */
 export interface EventBusOptions {
-  /** The service's name: the `appId` of what it publishes. @example 'billing' */
+  /** The service's name, a non-empty string: the `appId` of what it publishes. @example 'billing' */
   readonly service: string;
-  /** @default a new InMemoryTransport */
+  /** An object with every method of `Transport`. @default a new InMemoryTransport */
   readonly transport?: Transport;
   /**
    * @default new CompiledCodec(): class-transformer and class-validator semantics, compiled per
@@ -24,18 +29,20 @@ export interface EventBusOptions {
   readonly codec?: Codec;
   /** @default consoleLogger('warn') */
   readonly logger?: Logger;
-  /** @default the process-wide registry */
-  readonly registry?: Registry;
-  /** Handler failures: exponential backoff, then the dead-letter queue. */
+  /**
+   * Handler failures: exponential backoff, then the dead-letter queue. Each queue may override
+   * fields; the fields are checked when a queue is created.
+   * @default 5 attempts, 1000 ms doubling up to 60000 ms, ±20% jitter
+   */
   readonly retry?: RetryOptions;
-  /** @default 50 */
+  /** Deliveries handed out per queue before any is acked: a whole number from 1 to 65535. @default 50 */
   readonly prefetch?: number;
   /**
    * Reject a publish that no queue receives (UnroutableError) instead of letting the broker drop it.
    * @default true
    */
   readonly mandatory?: boolean;
-  /** How long `close()` waits for running handlers. @default 10000 */
+  /** How long `close()` waits for running handlers, in ms from 0 to 2147483647. @default 10000 */
   readonly closeTimeoutMs?: number;
 }
 
@@ -47,6 +54,11 @@ export interface BusHealth {
 }
 
 type State = BusHealth['state'];
+
+const OWNER = 'EventBus';
+const TRANSPORT_METHODS = ['connect', 'declare', 'publish', 'consume', 'close', 'health', 'subscribe'] as const;
+const CODEC_METHODS = ['encode', 'decode', 'fromPlain'] as const;
+const LOGGER_METHODS = ['debug', 'info', 'warn', 'error', 'child'] as const;
 
 /**
  * Publishes typed events and dispatches deliveries to typed handlers. Every service has one.
@@ -75,18 +87,30 @@ export class EventBus {
   private starting: Promise<void> | undefined;
   private closing: Promise<void> | undefined;
   private readonly host: QueueHost;
+  private readonly retry: RetryOptions;
+  private readonly prefetch: number;
+  private readonly mandatory: boolean;
+  private readonly closeTimeoutMs: number;
 
-  constructor(private readonly options: EventBusOptions) {
-    if (!options || typeof options.service !== 'string' || options.service.length === 0) {
-      throw new ConfigurationError(`new EventBus({ service }) needs the service's name, e.g. new EventBus({ service: 'billing' }).`);
+  constructor(options: EventBusOptions) {
+    if (options === null || typeof options !== 'object') {
+      throw new ConfigurationError(`new EventBus(options) needs an options object with the service's name, e.g. new EventBus({ service: 'billing' }).`);
     }
-    this.service = options.service;
-    this.transport = options.transport ?? new InMemoryTransport();
-    this.codec = options.codec ?? new CompiledCodec();
-    this.logger = (options.logger ?? consoleLogger('warn')).child('bus');
-    this.registry = options.registry ?? getRegistry();
-    const prefetch = options.prefetch ?? DEFAULTS.prefetch;
-    if (!Number.isInteger(prefetch) || prefetch < 1) throw new ConfigurationError(`prefetch must be a whole number ≥ 1; got ${prefetch}.`);
+    if ('registry' in options) {
+      throw new ConfigurationError(
+        `EventBus has no registry option any more: @Event, @On, upcastFrom and downcastTo record into the process-wide registry (getRegistry()), which every bus reads. Remove the option.`,
+      );
+    }
+    this.service = nonEmptyString(OWNER, 'service', options.service, "new EventBus({ service: 'billing' })");
+    this.transport = objectWith<Transport>(OWNER, 'transport', options.transport ?? new InMemoryTransport(), TRANSPORT_METHODS, 'new InMemoryTransport() or new AmqpTransport()');
+    this.codec = objectWith<Codec>(OWNER, 'codec', options.codec ?? new CompiledCodec(), CODEC_METHODS, 'new CompiledCodec()');
+    this.logger = objectWith<Logger>(OWNER, 'logger', options.logger ?? consoleLogger('warn'), LOGGER_METHODS, "consoleLogger('info')").child('bus');
+    this.registry = getRegistry();
+    // the fields are checked with each queue's own retry on top, when the queue is created
+    this.retry = optionsObject<RetryOptions>(OWNER, 'retry', options.retry ?? {});
+    this.prefetch = wholeNumber(OWNER, 'prefetch', options.prefetch ?? DEFAULTS.prefetch, 1, LIMITS.prefetch);
+    this.mandatory = bool(OWNER, 'mandatory', options.mandatory ?? true);
+    this.closeTimeoutMs = finiteNumber(OWNER, 'closeTimeoutMs', options.closeTimeoutMs ?? DEFAULTS.closeTimeoutMs, 0, LIMITS.timerMs);
     this.host = {
       registry: this.registry,
       codec: this.codec,
@@ -113,7 +137,7 @@ export class EventBus {
       if (this.state !== 'created') {
         throw new ConfigurationError(`bus.queue('${name}') was called after bus.start(); declare every queue before starting the bus.`);
       }
-      queue = new EventQueue(name, options, this.host, this.options.retry ?? {}, this.options.prefetch ?? DEFAULTS.prefetch);
+      queue = new EventQueue(name, options, this.host, this.retry, this.prefetch);
       this.queues.set(name, queue);
     }
     return queue;
@@ -223,7 +247,7 @@ export class EventBus {
       exchange: event.exchange.name,
       routingKey: event.routingKey,
       body,
-      mandatory: options.mandatory ?? this.options.mandatory ?? true,
+      mandatory: options.mandatory ?? this.mandatory,
       properties: {
         messageId,
         timestamp: Date.now(),
@@ -251,7 +275,7 @@ export class EventBus {
    * outstanding publishes and closes the transport. Unfinished deliveries return to their queue.
    */
   close(options: { timeoutMs?: number } = {}): Promise<void> {
-    this.closing ??= this.doClose(options.timeoutMs ?? this.options.closeTimeoutMs ?? DEFAULTS.closeTimeoutMs);
+    this.closing ??= this.doClose(options.timeoutMs ?? this.closeTimeoutMs);
     return this.closing;
   }
 

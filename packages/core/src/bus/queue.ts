@@ -1,4 +1,5 @@
-import { CONTENT_TYPE_JSON, HEADERS } from '../constants';
+import { bool, oneOf, optionsObject, wholeNumber } from '../config';
+import { CONTENT_TYPE_JSON, HEADERS, LIMITS } from '../constants';
 import type { Codec } from '../codec';
 import { ConfigurationError, DecodeError, NonRetryableError, type DeadLetterReason } from '../errors';
 import type { Exchange } from '../exchange';
@@ -11,6 +12,10 @@ import type { Handler, HandlerContext } from './context';
 import type { PublishOptions } from './publish-options';
 import { RetryPolicy, type RetryOptions } from './retry-policy';
 
+/**
+ * What `bus.queue(name, options)` takes. Every option is checked when the queue is created: a
+ * wrong one throws a ConfigurationError naming the queue, the option, the value and what is allowed.
+ */
 export interface QueueOptions {
   /** `quorum` for a RabbitMQ cluster. @default 'classic' */
   readonly type?: QueueType;
@@ -18,13 +23,15 @@ export interface QueueOptions {
   readonly durable?: boolean;
   /** @default false */
   readonly autoDelete?: boolean;
-  /** Deliveries handed out before any is acked. @default the bus's prefetch (50) */
+  /** Deliveries handed out before any is acked: a whole number from 1 to 65535. @default the bus's prefetch (50) */
   readonly prefetch?: number;
-  /** Handlers running at once. @default prefetch */
+  /** Handlers running at once: a whole number ≥ 1; more than `prefetch` runs `prefetch`. @default prefetch */
   readonly concurrency?: number;
-  /** Overrides the bus's retry policy for this queue. */
+  /** Overrides fields of the bus's retry policy for this queue. @default the bus's retry */
   readonly retry?: RetryOptions;
 }
+
+const QUEUE_TYPES = ['classic', 'quorum'] as const satisfies readonly QueueType[];
 
 interface Registration {
   readonly events: readonly EventType<object>[];
@@ -64,7 +71,14 @@ export class EventQueue {
   readonly bindings: { readonly exchange: Exchange; readonly pattern: string }[] = [];
   private readonly registrations: Registration[] = [];
   private readonly plans = new Map<EventType<object>, Plan>();
-  private retryPolicy: RetryPolicy;
+  private readonly retryPolicy: RetryPolicy;
+  private readonly queueType: QueueType;
+  private readonly durable: boolean;
+  private readonly autoDelete: boolean;
+  /** Deliveries the transport hands out before any is settled. */
+  readonly prefetch: number;
+  /** Handlers running at once, never more than `prefetch`. */
+  readonly concurrency: number;
   private active = 0;
   private readonly waiting: (() => void)[] = [];
   private idleWaiters: (() => void)[] = [];
@@ -76,22 +90,25 @@ export class EventQueue {
     readonly options: QueueOptions,
     private readonly host: QueueHost,
     busRetry: RetryOptions,
-    private readonly busPrefetch: number,
+    busPrefetch: number,
   ) {
     if (typeof name !== 'string' || !/^[A-Za-z0-9_.:-]{1,200}$/.test(name) || name.startsWith('amq.')) {
       throw new ConfigurationError(
         `Queue name ${JSON.stringify(name)} is not allowed: use 1–200 letters, digits, '_', '-', '.', ':' (not starting with 'amq.'), e.g. 'billing_order'.`,
       );
     }
-    this.retryPolicy = new RetryPolicy({ ...busRetry, ...options.retry });
-  }
-
-  get prefetch(): number {
-    return this.options.prefetch ?? this.busPrefetch;
-  }
-
-  get concurrency(): number {
-    return Math.min(this.options.concurrency ?? this.prefetch, this.prefetch);
+    if (options === null || typeof options !== 'object') {
+      throw new ConfigurationError(`bus.queue('${name}', options) takes an object of options, e.g. bus.queue('${name}', { prefetch: 10 }).`);
+    }
+    const owner = `queue '${name}'`;
+    this.queueType = oneOf(owner, 'type', options.type ?? 'classic', QUEUE_TYPES);
+    this.durable = bool(owner, 'durable', options.durable ?? true);
+    this.autoDelete = bool(owner, 'autoDelete', options.autoDelete ?? false);
+    this.prefetch = wholeNumber(owner, 'prefetch', options.prefetch ?? busPrefetch, 1, LIMITS.prefetch);
+    // more handlers than deliveries handed out could never run
+    this.concurrency = Math.min(wholeNumber(owner, 'concurrency', options.concurrency ?? this.prefetch, 1), this.prefetch);
+    const retry = optionsObject<RetryOptions>(owner, 'retry', options.retry ?? {});
+    this.retryPolicy = new RetryPolicy({ ...busRetry, ...retry }, Math.random, owner);
   }
 
   /** Handlers running now. */
@@ -152,9 +169,9 @@ export class EventQueue {
   spec(): QueueSpec {
     return {
       name: this.name,
-      durable: this.options.durable ?? true,
-      autoDelete: this.options.autoDelete ?? false,
-      queueType: this.options.type ?? 'classic',
+      durable: this.durable,
+      autoDelete: this.autoDelete,
+      queueType: this.queueType,
       bindings: this.bindings.map((b) => ({ exchange: b.exchange.name, pattern: b.pattern })),
     };
   }

@@ -1,17 +1,18 @@
-import { DEFAULTS } from '../constants';
-import { ConfigurationError } from '../errors';
+import { exponentialBackoff } from '../backoff';
+import { finiteNumber, optionError, optionsObject, wholeNumber } from '../config';
+import { DEFAULTS, LIMITS } from '../constants';
 
 /** How a failing handler is tried again: exponential backoff with jitter, then the dead-letter queue. */
 export interface RetryOptions {
-  /** Deliveries in all, the first included; 1 means never retry. @default 5 */
+  /** Deliveries in all, the first included: a whole number ≥ 1; 1 means never retry. @default 5 */
   readonly maxAttempts?: number;
-  /** Delay before the second attempt. @default 1000 */
+  /** Delay before the second attempt, in ms from 0 to 2147483647. @default 1000 */
   readonly initialDelayMs?: number;
-  /** Each further delay is the previous one times this. @default 2 */
+  /** Each further delay is the previous one times this: a finite number ≥ 1. @default 2 */
   readonly multiplier?: number;
-  /** @default 60000 */
+  /** Upper bound of a delay, in ms from `initialDelayMs` to 2147483647. @default 60000 */
   readonly maxDelayMs?: number;
-  /** Fraction of the delay drawn at random, ± (0.2 → 80%–120%). @default 0.2 */
+  /** Fraction of the delay drawn at random, ±, from 0 to 1 (0.2 → 80%–120%). @default 0.2 */
   readonly jitter?: number;
 }
 
@@ -22,23 +23,25 @@ export class RetryPolicy {
   readonly maxDelayMs: number;
   readonly jitter: number;
 
+  /**
+   * Checks every field: a wrong one throws a ConfigurationError naming it, the value given and
+   * what is allowed. `owner` says where the options were given (`queue 'billing'`).
+   */
   constructor(
     options: RetryOptions = {},
     private readonly random: () => number = Math.random,
+    owner = 'RetryPolicy',
   ) {
-    this.maxAttempts = options.maxAttempts ?? DEFAULTS.retry.maxAttempts;
-    this.initialDelayMs = options.initialDelayMs ?? DEFAULTS.retry.initialDelayMs;
-    this.multiplier = options.multiplier ?? DEFAULTS.retry.multiplier;
-    this.maxDelayMs = options.maxDelayMs ?? DEFAULTS.retry.maxDelayMs;
-    this.jitter = options.jitter ?? DEFAULTS.retry.jitter;
-    const bad = (field: string, rule: string): never => {
-      throw new ConfigurationError(`retry.${field} ${rule}; got ${String((options as Record<string, unknown>)[field])}.`);
-    };
-    if (!Number.isInteger(this.maxAttempts) || this.maxAttempts < 1) bad('maxAttempts', 'must be a whole number ≥ 1');
-    if (!(this.initialDelayMs >= 0)) bad('initialDelayMs', 'must be ≥ 0');
-    if (!(this.multiplier >= 1)) bad('multiplier', 'must be ≥ 1');
-    if (!(this.maxDelayMs >= this.initialDelayMs)) bad('maxDelayMs', 'must be ≥ initialDelayMs');
-    if (!(this.jitter >= 0 && this.jitter <= 1)) bad('jitter', 'must be between 0 and 1');
+    const given = optionsObject<RetryOptions>(owner, 'retry', options);
+    const d = DEFAULTS.retry;
+    this.maxAttempts = wholeNumber(owner, 'retry.maxAttempts', given.maxAttempts ?? d.maxAttempts, 1);
+    this.initialDelayMs = finiteNumber(owner, 'retry.initialDelayMs', given.initialDelayMs ?? d.initialDelayMs, 0, LIMITS.timerMs);
+    this.multiplier = finiteNumber(owner, 'retry.multiplier', given.multiplier ?? d.multiplier, 1);
+    this.maxDelayMs = finiteNumber(owner, 'retry.maxDelayMs', given.maxDelayMs ?? d.maxDelayMs, 0, LIMITS.timerMs);
+    if (this.maxDelayMs < this.initialDelayMs) {
+      throw optionError(owner, 'retry.maxDelayMs', `≥ retry.initialDelayMs (${this.initialDelayMs})`, this.maxDelayMs);
+    }
+    this.jitter = finiteNumber(owner, 'retry.jitter', given.jitter ?? d.jitter, 0, 1);
   }
 
   /** Whether a delivery that failed on `attempt` gets another one. */
@@ -48,8 +51,6 @@ export class RetryPolicy {
 
   /** Delay before attempt `attempt + 1`, after `attempt` failed. */
   delayAfter(attempt: number): number {
-    const base = Math.min(this.maxDelayMs, this.initialDelayMs * this.multiplier ** Math.max(0, attempt - 1));
-    const spread = base * this.jitter * (this.random() * 2 - 1);
-    return Math.max(0, Math.round(Math.min(this.maxDelayMs, base + spread)));
+    return exponentialBackoff(attempt, this, this.random);
   }
 }

@@ -1,65 +1,27 @@
 import { instanceToPlain, plainToInstance, type ClassTransformOptions } from 'class-transformer';
 import { validate, validateSync, type ValidationError, type ValidatorOptions } from 'class-validator';
-import { DecodeError, EventValidationError, type ValidationIssue } from '../errors';
+import type { ValidationIssue } from '../errors';
 import type { EventType } from '../event/event-type';
 import type { Codec } from './codec';
+import { buildInstance, unlessInvalid } from './codec-failures';
+import { codecSettings, type ClassCodecOptions, type CodecSettings } from './codec-options';
 import { parseJsonBody } from './safe-json';
-
-export interface ClassCodecOptions {
-  /**
-   * Validate outgoing instances and incoming payloads with class-validator.
-   * @default true
-   */
-  readonly validate?: boolean | 'publish' | 'consume';
-  /**
-   * Reject payloads carrying properties the class does not declare, instead of stripping them.
-   * @default false (a newer producer may add optional fields)
-   */
-  readonly forbidUnknownProperties?: boolean;
-  /** class-validator groups to apply. */
-  readonly groups?: readonly string[];
-  /**
-   * Use class-validator's async `validate`, for classes with async constraints.
-   * @default false
-   */
-  readonly asyncValidation?: boolean;
-}
 
 const TRANSFORM: ClassTransformOptions = { exposeDefaultValues: true };
 
 /** The reference codec: class-transformer and class-validator, called as their docs show. */
 export class ClassCodec implements Codec {
-  private readonly validateOut: boolean;
-  private readonly validateIn: boolean;
-  private readonly validatorOptions: ValidatorOptions;
+  private readonly settings: CodecSettings;
 
-  constructor(private readonly options: ClassCodecOptions = {}) {
-    const v = options.validate ?? true;
-    this.validateOut = v === true || v === 'publish';
-    this.validateIn = v === true || v === 'consume';
-    this.validatorOptions = {
-      whitelist: true,
-      forbidNonWhitelisted: options.forbidUnknownProperties ?? false,
-      forbidUnknownValues: true,
-      ...(options.groups ? { groups: [...options.groups] } : {}),
-      validationError: { target: false, value: false },
-    };
+  constructor(options: ClassCodecOptions = {}) {
+    this.settings = codecSettings('ClassCodec', options);
   }
 
   encode<T extends object>(event: EventType<T>, instance: T): Buffer | Promise<Buffer> {
     const typed = instance instanceof event.target ? instance : plainToInstance(event.target, instance, TRANSFORM);
     const serialise = (): Buffer => Buffer.from(JSON.stringify(instanceToPlain(typed)), 'utf8');
-    if (!this.validateOut) return serialise();
-    if (this.options.asyncValidation) {
-      return validate(typed, { ...this.validatorOptions, whitelist: false }).then((errors) => {
-        if (errors.length > 0) throw new EventValidationError(event.name, flattenValidationErrors(errors), 'publish');
-        return serialise();
-      });
-    }
-    // whitelist off on publish: never mutate the caller's object
-    const errors = validateSync(typed, { ...this.validatorOptions, whitelist: false });
-    if (errors.length > 0) throw new EventValidationError(event.name, flattenValidationErrors(errors), 'publish');
-    return serialise();
+    if (!this.settings.validateOut) return serialise();
+    return unlessInvalid(event as EventType<object>, 'publish', this.issues(typed, this.settings.publish), serialise);
   }
 
   decode<T extends object>(event: EventType<T>, body: Buffer): T | Promise<T> {
@@ -67,22 +29,14 @@ export class ClassCodec implements Codec {
   }
 
   fromPlain<T extends object>(event: EventType<T>, plain: object): T | Promise<T> {
-    let instance: T;
-    try {
-      instance = plainToInstance(event.target, plain, TRANSFORM);
-    } catch (error) {
-      throw new DecodeError('validation-failed', `${event.name} could not be built from the payload: ${(error as Error).message}`, { cause: error });
-    }
-    if (!this.validateIn) return instance;
-    const fail = (errors: ValidationError[]): never => {
-      const invalid = new EventValidationError(event.name, flattenValidationErrors(errors), 'consume');
-      throw new DecodeError('validation-failed', invalid.message, { cause: invalid });
-    };
-    if (this.options.asyncValidation) {
-      return validate(instance, this.validatorOptions).then((errors) => (errors.length > 0 ? fail(errors) : instance));
-    }
-    const errors = validateSync(instance, this.validatorOptions);
-    return errors.length > 0 ? fail(errors) : instance;
+    const instance = buildInstance(event, () => plainToInstance(event.target, plain, TRANSFORM));
+    if (!this.settings.validateIn) return instance;
+    return unlessInvalid(event as EventType<object>, 'consume', this.issues(instance, this.settings.consume), () => instance);
+  }
+
+  private issues(instance: object, options: ValidatorOptions): ValidationIssue[] | Promise<ValidationIssue[]> {
+    if (this.settings.asyncValidation) return validate(instance, options).then((errors) => flattenValidationErrors(errors));
+    return flattenValidationErrors(validateSync(instance, options));
   }
 }
 

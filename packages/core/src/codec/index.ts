@@ -1,5 +1,6 @@
 export * from './codec';
 export * from './class-codec';
+export type { ClassCodecOptions } from './codec-options';
 export * from './safe-json';
 export * from './compiled';
 export * from './json-schema';

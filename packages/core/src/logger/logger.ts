@@ -14,9 +14,13 @@ export interface Logger {
 
 const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
 
-/** Removes the password from any amqp(s):// URL in a string. */
+/**
+ * Replaces the password of every URL in `text` with `***`, whatever the scheme (`amqp`, `amqps`,
+ * `http` for the management API) and also when the user name is empty: `amqp://user:***@host`.
+ * A password holding a raw '@' is covered up to the last '@' before the host, as URL parsers read it.
+ */
 export function redact(text: string): string {
-  return text.replace(/(amqps?:\/\/[^:/@\s]*:)[^@\s]*@/g, '$1***@');
+  return text.replace(/([a-z][a-z0-9+.-]*:\/\/[^\s:/?#@]*:)[^\s/?#]*@/gi, '$1***@');
 }
 
 /** Writes `level [component] message {fields}` lines to stderr at or above `level`. */

@@ -1,6 +1,7 @@
 import { deadLetterQueueName, HEADERS } from '../constants';
 import { TopologyError, TransportClosedError, UnroutableError } from '../errors';
 import { topicMatches } from '../routing';
+import { deadLetterHeaders, retryHeaders } from './copy-headers';
 import type {
   BindingSpec,
   ConsumeOptions,
@@ -288,7 +289,7 @@ export class InMemoryTransport implements Transport {
       ...message,
       redelivered: false,
       attempt: message.attempt + 1,
-      properties: { ...message.properties, headers: { ...message.properties.headers, [HEADERS.attempt]: message.attempt + 1 } },
+      properties: { ...message.properties, headers: { ...message.properties.headers, ...retryHeaders(message, message.attempt + 1) } },
     };
     const timer = setTimeout(() => {
       this.timers.delete(timer);
@@ -307,13 +308,7 @@ export class InMemoryTransport implements Transport {
         ...message.properties,
         headers: {
           ...message.properties.headers,
-          [HEADERS.deadReason]: d.reason,
-          [HEADERS.deadError]: d.error,
-          [HEADERS.deadQueue]: queue.spec.name,
-          [HEADERS.deadAttempts]: d.attempts,
-          [HEADERS.deadAt]: new Date().toISOString(),
-          [HEADERS.originalExchange]: message.exchange,
-          [HEADERS.originalRoutingKey]: message.routingKey,
+          ...deadLetterHeaders({ queue: queue.spec.name, exchange: message.exchange, routingKey: message.routingKey }, d),
         },
       },
     });

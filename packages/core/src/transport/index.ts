@@ -1,2 +1,3 @@
 export * from './transport';
+export * from './copy-headers';
 export * from './in-memory-transport';

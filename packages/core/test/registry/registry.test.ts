@@ -106,11 +106,31 @@ describe('@Event', () => {
     class Two {}
     registry.addEvent(new EventType(One, EX, 'regdup.v1.made', 'made'));
     registry.addEvent(new EventType(Two, EX, 'regdup.v1.made', 'made'));
-    const bus = new EventBus({ service: 't', registry, logger: silentLogger });
-    let error: unknown;
-    await bus.start().catch((e: unknown) => (error = e));
-    expect(error).to.be.instanceOf(DuplicateEventError);
-    expect((error as Error).message).to.contain('One.made').and.contain('Two.made').and.contain("new version");
-    await bus.close();
+    await asProcessRegistry(registry, async () => {
+      const bus = new EventBus({ service: 't', logger: silentLogger });
+      let error: unknown;
+      await bus.start().catch((e: unknown) => (error = e));
+      expect(error).to.be.instanceOf(DuplicateEventError);
+      expect((error as Error).message).to.contain('One.made').and.contain('Two.made').and.contain("new version");
+      await bus.close();
+    });
+  });
+
+  it('is the registry every bus reads; the bus takes no other', () => {
+    expect(() => new EventBus({ service: 't', logger: silentLogger, registry: new Registry() } as never)).to.throw(ConfigurationError, 'getRegistry()');
   });
 });
+
+/** Runs `work` with `registry` standing in for the process-wide one, so its problems stay out of other tests. */
+async function asProcessRegistry(registry: Registry, work: () => Promise<void>): Promise<void> {
+  const store = globalThis as unknown as Record<symbol, Registry | undefined>;
+  const key = Symbol.for('tidings.registry');
+  const previous = store[key];
+  store[key] = registry;
+  try {
+    expect(getRegistry()).to.equal(registry);
+    await work();
+  } finally {
+    store[key] = previous;
+  }
+}

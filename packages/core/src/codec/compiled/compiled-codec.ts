@@ -1,8 +1,9 @@
-import type { ValidatorOptions } from 'class-validator';
-import { DecodeError, EventValidationError, type ValidationIssue } from '../../errors';
+import { bool } from '../../config';
 import type { EventType } from '../../event/event-type';
-import { ClassCodec, type ClassCodecOptions } from '../class-codec';
+import { ClassCodec } from '../class-codec';
 import type { Codec } from '../codec';
+import { buildInstance, unlessInvalid } from '../codec-failures';
+import { codecSettings, type ClassCodecOptions, type CodecSettings } from '../codec-options';
 import { parseJsonBody } from '../safe-json';
 import { ReportBuilder, type CompiledCodecReport } from './report';
 import { TransformCompiler } from './transform';
@@ -28,32 +29,19 @@ export interface CompiledCodecOptions extends ClassCodecOptions {
 export class CompiledCodec implements Codec {
   private readonly reference: ClassCodec;
   private readonly enabled: boolean;
-  private readonly validateOut: boolean;
-  private readonly validateIn: boolean;
-  private readonly sync: boolean;
+  private readonly settings: CodecSettings;
   private readonly reportBuilder = new ReportBuilder();
   private readonly transformer: TransformCompiler;
   private readonly inbound: ValidateCompiler;
   private readonly outbound: ValidateCompiler;
 
   constructor(options: CompiledCodecOptions = {}) {
+    this.settings = codecSettings('CompiledCodec', options);
+    this.enabled = bool('CompiledCodec', 'compile', options.compile ?? true);
     this.reference = new ClassCodec(options);
-    this.enabled = options.compile ?? true;
-    const v = options.validate ?? true;
-    this.validateOut = v === true || v === 'publish';
-    this.validateIn = v === true || v === 'consume';
-    this.sync = !options.asyncValidation;
-    // the same options ClassCodec gives class-validator: whitelist on consume, never on publish
-    const validatorOptions: ValidatorOptions = {
-      whitelist: true,
-      forbidNonWhitelisted: options.forbidUnknownProperties ?? false,
-      forbidUnknownValues: true,
-      ...(options.groups ? { groups: [...options.groups] } : {}),
-      validationError: { target: false, value: false },
-    };
     this.transformer = new TransformCompiler(this.reportBuilder);
-    this.inbound = new ValidateCompiler(validatorOptions, this.reportBuilder);
-    this.outbound = new ValidateCompiler({ ...validatorOptions, whitelist: false }, this.reportBuilder);
+    this.inbound = new ValidateCompiler(this.settings.consume, this.reportBuilder);
+    this.outbound = new ValidateCompiler(this.settings.publish, this.reportBuilder);
   }
 
   /** Classes compiled so far (compilation is lazy: a class appears after its first message) and every fallback with its reason. */
@@ -81,13 +69,8 @@ export class CompiledCodec implements Codec {
     if (!this.enabled) return this.reference.encode(event, instance);
     const typed = instance instanceof event.target ? instance : this.transformer.toInstance(event.target, instance);
     const serialise = (): Buffer => Buffer.from(JSON.stringify(this.transformer.toPlain(typed)), 'utf8');
-    if (!this.validateOut) return serialise();
-    const issues = this.outbound.validate(typed, this.sync);
-    const check = (found: ValidationIssue[]): Buffer => {
-      if (found.length > 0) throw new EventValidationError(event.name, found, 'publish');
-      return serialise();
-    };
-    return Array.isArray(issues) ? check(issues) : issues.then(check);
+    if (!this.settings.validateOut) return serialise();
+    return unlessInvalid(event as EventType<object>, 'publish', this.outbound.validate(typed, !this.settings.asyncValidation), serialise);
   }
 
   decode<T extends object>(event: EventType<T>, body: Buffer): T | Promise<T> {
@@ -97,19 +80,8 @@ export class CompiledCodec implements Codec {
 
   fromPlain<T extends object>(event: EventType<T>, plain: object): T | Promise<T> {
     if (!this.enabled) return this.reference.fromPlain(event, plain);
-    let instance: T;
-    try {
-      instance = this.transformer.toInstance(event.target, plain) as T;
-    } catch (error) {
-      throw new DecodeError('validation-failed', `${event.name} could not be built from the payload: ${(error as Error).message}`, { cause: error });
-    }
-    if (!this.validateIn) return instance;
-    const issues = this.inbound.validate(instance, this.sync);
-    const check = (found: ValidationIssue[]): T => {
-      if (found.length === 0) return instance;
-      const invalid = new EventValidationError(event.name, found, 'consume');
-      throw new DecodeError('validation-failed', invalid.message, { cause: invalid });
-    };
-    return Array.isArray(issues) ? check(issues) : issues.then(check);
+    const instance = buildInstance(event, () => this.transformer.toInstance(event.target, plain) as T);
+    if (!this.settings.validateIn) return instance;
+    return unlessInvalid(event as EventType<object>, 'consume', this.inbound.validate(instance, !this.settings.asyncValidation), () => instance);
   }
 }

@@ -215,20 +215,9 @@ export class TransformCompiler {
   }
 
   private compileIn(target: unknown): (plain: Dict) => object {
-    if (typeof target !== 'function') throw new CompileFallback('not a class');
-    const cls = target as new () => object;
-    const P2C = TransformationType.PLAIN_TO_CLASS;
-    const strategy0 = storage.getStrategy(cls);
-    const strategy = strategy0 === 'none' ? 'exposeAll' : strategy0;
-    const exposedNames = storage.getExposedProperties(cls, P2C).map((key) => storage.findExposeMetadata(cls, key)?.options?.name || key);
-    const excluded = storage.getExcludedProperties(cls, P2C);
-    const keep = (key: string): boolean => {
-      if (excluded.includes(key)) return false;
-      const groups = storage.findExposeMetadata(cls, key)?.options?.groups;
-      return !groups || !groups.length;
-    };
-
-    const candidates = new Set<string>(['__proto__', 'constructor', ...exposedNames, ...decoratedNames(cls)]);
+    const { cls, strategy, exposed, keep, transformsOf } = layoutOf(target, TransformationType.PLAIN_TO_CLASS);
+    const exposedNames = exposed.map((key) => storage.findExposeMetadata(cls, key)?.options?.name || key);
+    const candidates = candidateKeys(cls, exposedNames);
     const proto = (cls as { prototype?: object }).prototype;
     if (proto) for (const name of Object.getOwnPropertyNames(proto)) candidates.add(name);
 
@@ -262,9 +251,7 @@ export class TransformCompiler {
         }
         checkArrayContainer(propertyName, reflected);
       }
-      const tms = storage
-        .findTransformMetadatas(cls, propertyName, P2C)
-        .filter((m) => !m.options || !m.options.groups || !m.options.groups.length);
+      const tms = transformsOf(propertyName);
       txs.push(this.valueIn(type, reflected));
       plans.set(key, {
         key,
@@ -275,7 +262,6 @@ export class TransformCompiler {
       });
     }
 
-    const q = (s: string): string => JSON.stringify(s);
     const planCode = (plan: InPlan): string => {
       if (plan.skip) return '';
       const pn = q(plan.propertyName);
@@ -373,22 +359,10 @@ export class TransformCompiler {
   }
 
   private compileOut(target: unknown): (value: Dict) => Dict {
-    if (typeof target !== 'function') throw new CompileFallback('not a class');
-    const cls = target as new () => object;
-    const C2P = TransformationType.CLASS_TO_PLAIN;
-    const strategy0 = storage.getStrategy(cls);
-    const strategy = strategy0 === 'none' ? 'exposeAll' : strategy0;
-    const exposed = storage.getExposedProperties(cls, C2P);
-    const excluded = storage.getExcludedProperties(cls, C2P);
-    const keep = (key: string): boolean => {
-      if (excluded.includes(key)) return false;
-      const groups = storage.findExposeMetadata(cls, key)?.options?.groups;
-      return !groups || !groups.length;
-    };
-    const candidates = new Set<string>(['__proto__', 'constructor', ...exposed, ...decoratedNames(cls)]);
+    const { cls, strategy, exposed, keep, transformsOf } = layoutOf(target, TransformationType.CLASS_TO_PLAIN);
+    const candidates = candidateKeys(cls, exposed);
     const txs: OutValueFn[] = [];
     const transforms: TransformMetadata['transformFn'][] = [];
-    const q = (s: string): string => JSON.stringify(s);
     const codeFor = new Map<string, string>();
     for (const key of candidates) {
       if (key === '__proto__' || key === 'constructor' || !keep(key)) {
@@ -405,9 +379,7 @@ export class TransformCompiler {
         type = meta.typeFunction ? meta.typeFunction() : meta.reflectedType;
         reflectedMap = meta.reflectedType === Map;
       }
-      const tms = storage
-        .findTransformMetadatas(cls, key, C2P)
-        .filter((m) => !m.options || !m.options.groups || !m.options.groups.length);
+      const tms = transformsOf(key);
       txs.push(this.valueOut(type));
       const tx = txs.length - 1;
       const k = q(key);
@@ -438,6 +410,43 @@ export class TransformCompiler {
     const values: unknown[] = [OUT_OPTIONS, this.untypedOut, Object.prototype.propertyIsEnumerable, ...txs, ...transforms];
     return new Function(...names, body)(...values) as (value: Dict) => Dict;
   }
+}
+
+/** What both directions read of a class before generating code. */
+interface ClassLayout {
+  readonly cls: new () => object;
+  readonly strategy: 'exposeAll' | 'excludeAll';
+  /** Keys with @Expose for this direction. */
+  readonly exposed: string[];
+  /** Whether a key takes part: not @Exclude'd, and its @Expose not limited to groups. */
+  keep(key: string): boolean;
+  /** The @Transform metadata of a property for this direction, but those limited to groups. */
+  transformsOf(propertyName: string): TransformMetadata[];
+}
+
+function layoutOf(target: unknown, direction: TransformationType): ClassLayout {
+  if (typeof target !== 'function') throw new CompileFallback('not a class');
+  const cls = target as new () => object;
+  const strategy = storage.getStrategy(cls);
+  const excluded = storage.getExcludedProperties(cls, direction);
+  const ungrouped = (options: { readonly groups?: readonly string[] } | undefined): boolean => !options || !options.groups || !options.groups.length;
+  return {
+    cls,
+    strategy: strategy === 'none' ? 'exposeAll' : strategy,
+    exposed: storage.getExposedProperties(cls, direction),
+    keep: (key) => !excluded.includes(key) && ungrouped(storage.findExposeMetadata(cls, key)?.options),
+    transformsOf: (propertyName) => storage.findTransformMetadatas(cls, propertyName, direction).filter((m) => ungrouped(m.options)),
+  };
+}
+
+/** The keys the generated code has a case for: the two it always skips, then `exposed`, then every decorated one. */
+function candidateKeys(cls: unknown, exposed: readonly string[]): Set<string> {
+  return new Set<string>(['__proto__', 'constructor', ...exposed, ...decoratedNames(cls)]);
+}
+
+/** A string as a JavaScript literal in generated code. */
+function q(text: string): string {
+  return JSON.stringify(text);
 }
 
 /** Every property name class-transformer holds metadata for, on the class and its ancestors. */

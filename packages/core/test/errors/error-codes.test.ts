@@ -1,0 +1,43 @@
+import { expect } from 'chai';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import {
+  ConfigurationError,
+  DecodeError,
+  DuplicateEventError,
+  EventValidationError,
+  InvalidRoutingKeyError,
+  NonRetryableError,
+  PublishError,
+  TIDINGS_ERROR_CODES,
+  TidingsError,
+  TopologyError,
+  TransportClosedError,
+  UnroutableError,
+} from '../../src';
+
+describe('TidingsErrorCode', () => {
+  const errors: TidingsError[] = [
+    new ConfigurationError('m'),
+    new InvalidRoutingKeyError('k', 'p'),
+    new DuplicateEventError('k', 'a', 'b'),
+    new EventValidationError('e', [], 'publish'),
+    new DecodeError('malformed-json', 'm'),
+    new NonRetryableError('m'),
+    new UnroutableError('x', 'k'),
+    new PublishError('m', 'id'),
+    new TopologyError('m'),
+    new TransportClosedError('publish'),
+  ];
+
+  it('is the code of every error class of core, each its own', () => {
+    for (const error of errors) expect(TIDINGS_ERROR_CODES, error.name).to.include(error.code);
+    expect(new Set(errors.map((e) => e.code)).size).to.equal(errors.length);
+  });
+
+  it('is listed code by code in docs/errors.md, with a class for each', () => {
+    const doc = readFileSync(resolve(__dirname, '../../../../../docs/errors.md'), 'utf8');
+    for (const code of TIDINGS_ERROR_CODES) expect(doc, code).to.match(new RegExp(`^\\| \`${code}\` \\| \`\\w+Error\``, 'm'));
+    for (const error of errors) expect(doc, error.name).to.contain(`\`${error.name}\``);
+  });
+});
