@@ -1,6 +1,6 @@
 import * as amqp from 'amqplib';
 import type { GetMessage } from 'amqplib';
-import { ConfigurationError, deadLetterQueueName, HEADERS, redact, TopologyError } from '@tidings/core';
+import { ConfigurationError, deadLetterQueueName, HEADERS, redact, TopologyError, wholeNumber } from '@tidings/core';
 import { DEFAULT_AMQP_URL } from './options';
 
 /** One entry of a dead-letter queue, as an operator reads it. */
@@ -114,12 +114,11 @@ async function withDeadLetterChannel<T>(
   if (typeof options.queue !== 'string' || options.queue.length === 0 || options.queue.endsWith('.dlq')) {
     throw new ConfigurationError(`Name the service queue (e.g. 'billing_order'), not its dead-letter queue; got ${JSON.stringify(options.queue)}.`);
   }
-  const limit = options.limit ?? 100;
-  if (!Number.isInteger(limit) || limit < 1) throw new ConfigurationError(`limit must be a whole number ≥ 1; got ${limit}.`);
+  const limit = wholeNumber('inspectDeadLetters', 'limit', options.limit ?? 100, 1);
   const url = options.url ?? process.env.AMQP_URL ?? DEFAULT_AMQP_URL;
   const dlq = deadLetterQueueName(options.queue);
   const connection = await amqp.connect(url, { noDelay: true }).catch((error: unknown) => {
-    throw new TopologyError(`Could not connect to RabbitMQ at ${redact(url)}: ${(error as Error).message}`, dlq, { cause: error });
+    throw new TopologyError(`Could not connect to RabbitMQ at ${redact(url)}: ${redact((error as Error).message)}`, dlq, { cause: error });
   });
   connection.on('error', () => undefined);
   try {

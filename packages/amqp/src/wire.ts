@@ -7,9 +7,6 @@ export const TIMESTAMP_MS_HEADER = 'x-tidings-timestamp-ms';
 /** Headers the broker or this transport add for its own bookkeeping; not shown to handlers. */
 const HIDDEN_HEADERS = new Set([TIMESTAMP_MS_HEADER, 'x-death', 'x-first-death-exchange', 'x-first-death-queue', 'x-first-death-reason', 'x-last-death-exchange', 'x-last-death-queue', 'x-last-death-reason']);
 
-/** Largest header value we copy verbatim; amqplib refuses header tables over 64 KiB. */
-const MAX_HEADER_STRING = 4096;
-
 /** AMQP properties for a Tidings message: persistent, JSON, ids, seconds timestamp. */
 export function publishOptions(message: OutgoingMessage): Options.Publish {
   const p = message.properties;
@@ -34,10 +31,6 @@ function withTimestamp(headers: Readonly<Record<string, unknown>>, ms: number): 
   }
   out[TIMESTAMP_MS_HEADER] = ms;
   return out;
-}
-
-export function truncate(text: string, max = MAX_HEADER_STRING): string {
-  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
 
 /** Turns an amqplib delivery into the transport-neutral Delivery. */

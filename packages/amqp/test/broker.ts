@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import * as amqp from 'amqplib';
-import { deadLetterQueueName, EventBus, silentLogger, type EventBusOptions } from '@tidings/core';
+import { deadLetterQueueName, EventBus, redact, silentLogger, type EventBusOptions } from '@tidings/core';
 import { Deferred, uniquePrefix } from '@tidings/testing';
 import { AmqpTransport, DEFAULT_AMQP_URL, DELAY_BUCKETS_MS, delayQueueName } from '../src';
 
@@ -31,7 +31,7 @@ export function brokerReachable(): Promise<boolean> {
       return true;
     })
     .catch((error: unknown) => {
-      if (process.env.CI) throw new Error(`RabbitMQ is not reachable at ${AMQP_URL.replace(/:[^:@/]*@/, ':***@')} and CI is set: ${(error as Error).message}`);
+      if (process.env.CI) throw new Error(`RabbitMQ is not reachable at ${redact(AMQP_URL)} and CI is set: ${(error as Error).message}`);
       return false;
     });
   return reachable;

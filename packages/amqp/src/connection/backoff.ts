@@ -1,7 +1,11 @@
-/** Exponential backoff with ±20% jitter for attempt `attempt` (1-based): 100, 200, 400 … ms, capped. */
+import { exponentialBackoff } from '@tidings/core';
+
+/**
+ * Exponential backoff with ±20% jitter for reconnection attempt `attempt` (1-based): 100, 200,
+ * 400 … ms, capped. The same formula as the bus's retry policy (core's `exponentialBackoff`).
+ */
 export function backoffDelay(attempt: number, initialDelayMs: number, maxDelayMs: number, random: () => number = Math.random): number {
-  const base = Math.min(maxDelayMs, initialDelayMs * 2 ** Math.max(0, attempt - 1));
-  return Math.round(Math.min(maxDelayMs, base * (0.8 + 0.4 * random())));
+  return exponentialBackoff(attempt, { initialDelayMs, maxDelayMs }, random);
 }
 
 /**

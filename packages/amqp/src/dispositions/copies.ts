@@ -1,9 +1,9 @@
 import type { ConsumeMessage } from 'amqplib';
-import { deadLetterQueueName, HEADERS, UnroutableError, type Delivery, type Disposition } from '@tidings/core';
+import { deadLetterHeaders, deadLetterQueueName, retryHeaders, UnroutableError, type Delivery, type Disposition } from '@tidings/core';
 import type { Publisher } from '../publishing/publisher';
 import { delayBucketMs } from '../topology/declarations';
 import type { Declarer } from '../topology/declarer';
-import { copyOptions, truncate } from '../wire';
+import { copyOptions } from '../wire';
 
 export type CopyDisposition = Exclude<Disposition, { action: 'ack' }>;
 
@@ -24,7 +24,7 @@ export class Copies {
 
   private async retry(delivery: Delivery, msg: ConsumeMessage, delayMs: number): Promise<void> {
     const bucketMs = delayBucketMs(delayMs);
-    const headers = { ...originalRouting(delivery), [HEADERS.attempt]: delivery.attempt + 1 };
+    const headers = retryHeaders(delivery, delivery.attempt + 1);
     const send = async (): Promise<void> => {
       const target = await this.declarer.delayQueue(delivery.queue, bucketMs);
       await this.publisher.publish({ exchange: '', routingKey: target, content: msg.content, messageId: delivery.properties.messageId, options: copyOptions(msg, headers) }, true);
@@ -40,14 +40,7 @@ export class Copies {
   }
 
   private async deadLetter(delivery: Delivery, msg: ConsumeMessage, d: Extract<Disposition, { action: 'dead-letter' }>): Promise<void> {
-    const headers = {
-      ...originalRouting(delivery),
-      [HEADERS.deadReason]: d.reason,
-      [HEADERS.deadError]: truncate(d.error),
-      [HEADERS.deadQueue]: delivery.queue,
-      [HEADERS.deadAttempts]: d.attempts,
-      [HEADERS.deadAt]: new Date().toISOString(),
-    };
+    const headers = deadLetterHeaders(delivery, d);
     const dlq = deadLetterQueueName(delivery.queue);
     const send = (): Promise<void> =>
       this.publisher.publish({ exchange: '', routingKey: dlq, content: msg.content, messageId: delivery.properties.messageId, options: copyOptions(msg, headers) }, true);
@@ -59,8 +52,4 @@ export class Copies {
       await send();
     }
   }
-}
-
-function originalRouting(delivery: Delivery): Record<string, unknown> {
-  return { [HEADERS.originalExchange]: delivery.exchange, [HEADERS.originalRoutingKey]: delivery.routingKey };
 }
