@@ -1,9 +1,9 @@
 import * as amqp from 'amqplib';
 import type { Channel, ChannelModel, SocketOptions } from 'amqplib';
-import { redact, TransportClosedError, type Logger } from '@tidings/core';
+import { redact, TransportClosedError } from '@tidings/core';
 import { AmqpConnectionError } from '../errors';
 import type { TransportEvents } from '../events';
-import type { AmqpTlsOptions } from '../options';
+import type { ResolvedOptions } from '../options';
 import { backoffDelay } from './backoff';
 
 export type ConnectionState = 'idle' | 'connecting' | 'connected' | 'reconnecting' | 'closing' | 'closed';
@@ -11,15 +11,7 @@ export type ConnectionState = 'idle' | 'connecting' | 'connected' | 'reconnectin
 /** How amqplib opens a connection; a test passes a fake. */
 export type Connect = (url: string, socketOptions: SocketOptions) => Promise<ChannelModel>;
 
-export interface ConnectionSettings {
-  readonly urls: readonly string[];
-  readonly connectionName: string;
-  readonly heartbeatSeconds: number;
-  readonly tls: AmqpTlsOptions;
-  readonly initialDelayMs: number;
-  readonly maxDelayMs: number;
-  readonly logger: Logger;
-}
+export type ConnectionSettings = Pick<ResolvedOptions, 'urls' | 'connectionName' | 'heartbeatSeconds' | 'tls' | 'initialDelayMs' | 'maxDelayMs' | 'logger'>;
 
 /** What the transport does with each new connection; the connection itself knows nothing of messages. */
 export interface ConnectionHooks {
