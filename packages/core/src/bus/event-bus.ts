@@ -79,6 +79,7 @@ export class EventBus {
   private readonly queues = new Map<string, EventQueue>();
   private readonly consumers: { cancel(): Promise<void> }[] = [];
   private readonly declaredExchanges = new Set<string>();
+  private readonly declaringExchanges = new Map<string, Promise<void>>();
   private readonly shutdown = new AbortController();
   private state: State = 'created';
   /** Publishes are taken until the transport begins to close, so draining handlers can still publish. */
@@ -228,11 +229,18 @@ export class EventBus {
     await Promise.all(versions.map(([e], i) => this.send(e, bodies[i]!, shared, i === 0 ? messageId : randomUUID())));
   }
 
-  private async declareExchange(exchange: Exchange): Promise<void> {
-    if (this.declaredExchanges.has(exchange.name)) return;
-    await this.connect();
-    await this.transport.declare({ exchanges: [exchangeSpec(exchange)], queues: [] });
-    this.declaredExchanges.add(exchange.name);
+  /** Declares an exchange before its first publish; concurrent first publishes share one declaration. */
+  private declareExchange(exchange: Exchange): Promise<void> {
+    if (this.declaredExchanges.has(exchange.name)) return Promise.resolve();
+    let declaring = this.declaringExchanges.get(exchange.name);
+    if (!declaring) {
+      declaring = this.connect()
+        .then(() => this.transport.declare({ exchanges: [exchangeSpec(exchange)], queues: [] }))
+        .then(() => void this.declaredExchanges.add(exchange.name))
+        .finally(() => this.declaringExchanges.delete(exchange.name));
+      this.declaringExchanges.set(exchange.name, declaring);
+    }
+    return declaring;
   }
 
   private send(event: EventType<object>, body: Buffer, options: PublishOptions, messageId: string): Promise<void> {
