@@ -90,13 +90,18 @@ export class AmqpTransport implements Transport {
 
   async declare(topology: Topology): Promise<void> {
     this.assertOpen('declare topology');
-    for (let attempt = 1; ; attempt++) {
+    // A connection lost midway is retried on the next one, however often the connection churns
+    // (each try waits for a live connection, so this never spins); a refusal by the broker is
+    // final, and so is a "loss" seen five times on a connection that stayed up.
+    for (let onLiveConnection = 1; ; ) {
       await this.connection.connect();
+      const model = this.connection.current;
       try {
         return await this.declarer.declare(topology);
       } catch (error) {
-        // A connection lost midway is retried on the next one; a refusal by the broker is final.
-        if (!(error instanceof TopologyError && isConnectionLoss(error.cause)) || attempt >= 5 || this.connection.shuttingDown()) throw error;
+        if (!(error instanceof TopologyError && isConnectionLoss(error.cause)) || this.connection.shuttingDown()) throw error;
+        const lost = model === undefined || this.connection.current !== model;
+        if (!lost && ++onLiveConnection > 5) throw error;
       }
     }
   }
