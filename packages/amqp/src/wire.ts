@@ -1,16 +1,22 @@
 import type { ConsumeMessage, Options } from 'amqplib';
 import { HEADERS, type Delivery, type MessageProperties, type OutgoingMessage } from '@tidings/core';
 
-/** Millisecond timestamp; the AMQP `timestamp` property only holds seconds. */
+/**
+ * Millisecond timestamp header that Tidings 0.1 wrote beside the seconds `timestamp` property.
+ * No longer written; a consumer still reads it from messages older publishers sent.
+ */
 export const TIMESTAMP_MS_HEADER = 'x-tidings-timestamp-ms';
 
-/** Headers the broker or this transport add for its own bookkeeping; not shown to handlers. */
+/** Headers the broker or older Tidings versions add for their own bookkeeping; not shown to handlers. */
 const HIDDEN_HEADERS = new Set([TIMESTAMP_MS_HEADER, 'x-death', 'x-first-death-exchange', 'x-first-death-queue', 'x-first-death-reason', 'x-last-death-exchange', 'x-last-death-queue', 'x-last-death-reason']);
 
-/** AMQP properties for a Tidings message: persistent, JSON, ids, seconds timestamp. */
+/**
+ * AMQP properties for a Tidings message: persistent, JSON, ids, a seconds timestamp, and a
+ * headers table only when there are headers to send (none on an untraced first publish).
+ */
 export function publishOptions(message: OutgoingMessage): Options.Publish {
   const p = message.properties;
-  return {
+  const options: Options.Publish = {
     persistent: true,
     mandatory: message.mandatory,
     contentType: p.contentType,
@@ -19,48 +25,61 @@ export function publishOptions(message: OutgoingMessage): Options.Publish {
     type: p.type,
     appId: p.appId,
     correlationId: p.correlationId,
-    headers: withTimestamp(p.headers, p.timestamp),
   };
+  const headers = definedHeaders(p.headers);
+  if (headers) options.headers = headers;
+  return options;
 }
 
-function withTimestamp(headers: Readonly<Record<string, unknown>>, ms: number): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
+/** The headers with a value, or undefined when none has one. */
+function definedHeaders(headers: Readonly<Record<string, unknown>>): Record<string, unknown> | undefined {
+  let out: Record<string, unknown> | undefined;
   for (const k in headers) {
     const v = headers[k];
-    if (v !== undefined) out[k] = v;
+    if (v !== undefined) (out ??= {})[k] = v;
   }
-  out[TIMESTAMP_MS_HEADER] = ms;
   return out;
 }
 
+/** What a delivery without headers shows its handlers; shared, so it costs no allocation. */
+const NO_HEADERS: Readonly<Record<string, unknown>> = Object.freeze({});
+
 /** Turns an amqplib delivery into the transport-neutral Delivery. */
 export function toDelivery(queue: string, msg: ConsumeMessage): Delivery {
-  const raw = (msg.properties.headers ?? {}) as Record<string, unknown>;
-  const headers: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(raw)) if (!HIDDEN_HEADERS.has(k)) headers[k] = v;
-  const ms = Number(raw[TIMESTAMP_MS_HEADER]);
-  const seconds = Number(msg.properties.timestamp);
-  const originalExchange = raw[HEADERS.originalExchange];
-  const originalRoutingKey = raw[HEADERS.originalRoutingKey];
-  const attempt = Number(raw[HEADERS.attempt]);
+  const p = msg.properties;
+  const raw = p.headers as Record<string, unknown> | undefined | null;
+  let headers = NO_HEADERS as Record<string, unknown>;
+  let ms = NaN;
+  let exchange = msg.fields.exchange;
+  let routingKey = msg.fields.routingKey;
+  let attempt = 1;
+  if (raw !== undefined && raw !== null) {
+    for (const k in raw) {
+      if (HIDDEN_HEADERS.has(k)) {
+        if (k === TIMESTAMP_MS_HEADER) ms = Number(raw[k]);
+        continue;
+      }
+      if (headers === NO_HEADERS) headers = {};
+      headers[k] = raw[k];
+    }
+    const originalExchange = raw[HEADERS.originalExchange];
+    const originalRoutingKey = raw[HEADERS.originalRoutingKey];
+    const n = Number(raw[HEADERS.attempt]);
+    if (typeof originalExchange === 'string') exchange = originalExchange;
+    if (typeof originalRoutingKey === 'string') routingKey = originalRoutingKey;
+    if (Number.isInteger(n) && n >= 1) attempt = n;
+  }
+  const seconds = Number(p.timestamp);
   const properties: MessageProperties = {
-    messageId: stringOr(msg.properties.messageId, ''),
+    messageId: stringOr(p.messageId, ''),
     timestamp: Number.isFinite(ms) && ms > 0 ? ms : Number.isFinite(seconds) ? seconds * 1000 : 0,
-    contentType: optionalString(msg.properties.contentType),
-    type: optionalString(msg.properties.type),
-    appId: optionalString(msg.properties.appId),
-    correlationId: optionalString(msg.properties.correlationId),
+    contentType: optionalString(p.contentType),
+    type: optionalString(p.type),
+    appId: optionalString(p.appId),
+    correlationId: optionalString(p.correlationId),
     headers,
   };
-  return {
-    queue,
-    exchange: typeof originalExchange === 'string' ? originalExchange : msg.fields.exchange,
-    routingKey: typeof originalRoutingKey === 'string' ? originalRoutingKey : msg.fields.routingKey,
-    body: msg.content,
-    properties,
-    redelivered: msg.fields.redelivered,
-    attempt: Number.isInteger(attempt) && attempt >= 1 ? attempt : 1,
-  };
+  return { queue, exchange, routingKey, body: msg.content, properties, redelivered: msg.fields.redelivered, attempt };
 }
 
 /**

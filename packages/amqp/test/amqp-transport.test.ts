@@ -119,7 +119,7 @@ describe('AmqpTransport', function () {
   });
 
   describe('publish', () => {
-    it('writes persistent messages with a seconds timestamp, and gives consumers the millisecond one back', async () => {
+    it('writes persistent messages with a seconds timestamp and no timestamp header, and gives consumers that time back', async () => {
       const t = make();
       const q = await setUp(t);
       await t.publish(message({ a: 1 }));
@@ -131,12 +131,45 @@ describe('AmqpTransport', function () {
       if (got === false) return;
       expect(got.properties.deliveryMode).to.equal(2);
       expect(got.properties.timestamp).to.equal(1_700_000_000);
-      expect(got.properties.headers?.[TIMESTAMP_MS_HEADER]).to.equal(1_700_000_000_123);
+      expect(got.properties.headers ?? {}).to.not.have.property(TIMESTAMP_MS_HEADER);
       expect(got.properties.contentType).to.equal('application/json');
       await t.publish(message({ a: 2 }));
       const [d] = await collectDeliveries(t, q, 1, WAIT);
+      expect(d!.properties.timestamp).to.equal(1_700_000_000_000);
+    });
+
+    it('writes no headers table for a message without headers', async () => {
+      const t = make();
+      const q = await setUp(t);
+      const bare = message({ a: 3 });
+      await t.publish({ ...bare, properties: { ...bare.properties, headers: {} } });
+      const conn = await rawConnection();
+      const ch = await conn.createChannel();
+      const got = await ch.get(q, { noAck: true });
+      await conn.close();
+      if (got === false) return expect.fail('the message did not arrive');
+      expect(Object.keys(got.properties.headers ?? {})).to.deep.equal([]);
+    });
+
+    it('reads the millisecond timestamp and version headers that Tidings 0.1 publishers wrote, and hides the timestamp one', async () => {
+      const t = make();
+      const q = await setUp(t);
+      const conn = await rawConnection();
+      const ch = await conn.createConfirmChannel();
+      ch.publish(`${prefix}ex`, 'amqp.v1.submit', Buffer.from('{"n":1}'), {
+        persistent: true,
+        contentType: 'application/json',
+        messageId: `${prefix}old`,
+        timestamp: 1_700_000_000,
+        headers: { [TIMESTAMP_MS_HEADER]: 1_700_000_000_123, [HEADERS.version]: 1, [HEADERS.traceparent]: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' },
+      });
+      await ch.waitForConfirms();
+      await conn.close();
+      const [d] = await collectDeliveries(t, q, 1, WAIT);
       expect(d!.properties.timestamp).to.equal(1_700_000_000_123);
       expect(d!.properties.headers).to.not.have.property(TIMESTAMP_MS_HEADER);
+      expect(d!.properties.headers[HEADERS.version]).to.equal(1);
+      expect(d!.properties.headers[HEADERS.traceparent]).to.equal('00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01');
     });
 
     it("holds writes while amqplib's buffer is full and resumes on 'drain', confirming every publish", async () => {

@@ -1,11 +1,15 @@
 /** Header and property names that Tidings writes on the wire. Every transport uses these. */
 export const HEADERS = {
-  /** Event version, as a number (`1` for `order.v1.submit`). */
+  /**
+   * Event version, as a number. No longer written: the version is the `vN` word of the routing
+   * key. Kept so tools can recognise it on messages older publishers sent.
+   */
   version: 'x-tidings-version',
   /** Delivery attempt that produced this copy: 1 for the first publish, n+1 for each retry. */
   attempt: 'x-tidings-attempt',
   causationId: 'x-causation-id',
   traceparent: 'traceparent',
+  tracestate: 'tracestate',
   /** Exchange and routing key of the original publish, kept on retried and dead-lettered copies. */
   originalExchange: 'x-tidings-original-exchange',
   originalRoutingKey: 'x-tidings-original-routing-key',

@@ -1,4 +1,4 @@
-import { randomFillSync, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { CompiledCodec, type Codec } from '../codec';
 import { bool, finiteNumber, nonEmptyString, objectWith, optionsObject, wholeNumber } from '../config';
 import { CONTENT_TYPE_JSON, DEFAULTS, HEADERS, LIMITS } from '../constants';
@@ -10,6 +10,7 @@ import { getRegistry, type Registry } from '../registry';
 import { InMemoryTransport, type ExchangeSpec, type Transport, type TransportHealth } from '../transport';
 import type { HandlerContext } from './context';
 import type { PublishOptions } from './publish-options';
+import { childTraceparent, wireHeaders } from './wire-headers';
 import { EventQueue, type QueueHost, type QueueOptions } from './queue';
 import type { RetryOptions } from './retry-policy';
 
@@ -244,13 +245,6 @@ export class EventBus {
   }
 
   private send(event: EventType<object>, body: Buffer, options: PublishOptions, messageId: string): Promise<void> {
-    // no attempt header: its absence means the first attempt, and every header costs encoding
-    const headers: Record<string, unknown> = {
-      ...options.headers,
-      [HEADERS.version]: event.version,
-      [HEADERS.traceparent]: options.traceparent ?? newTraceparent(),
-    };
-    if (options.causationId) headers[HEADERS.causationId] = options.causationId;
     return this.transport.publish({
       exchange: event.exchange.name,
       routingKey: event.routingKey,
@@ -263,17 +257,21 @@ export class EventBus {
         type: event.routingKey,
         appId: this.service,
         correlationId: options.correlationId ?? messageId,
-        headers,
+        headers: wireHeaders(options),
       },
     });
   }
 
   private publishFrom(context: HandlerContext, event: EventType<object>, instance: object, options: PublishOptions = {}): Promise<void> {
-    const parentTrace = context.headers[HEADERS.traceparent];
+    // a follow-up continues the delivery's trace, if it had one, as a new span of it
+    const parent = context.headers[HEADERS.traceparent];
+    const traceparent = typeof parent === 'string' ? childTraceparent(parent) : undefined;
+    const tracestate = context.headers[HEADERS.tracestate];
     return this.publish(event, instance, {
       correlationId: context.correlationId,
       causationId: context.messageId,
-      traceparent: typeof parentTrace === 'string' ? childTraceparent(parentTrace) : undefined,
+      traceparent,
+      tracestate: traceparent && typeof tracestate === 'string' ? tracestate : undefined,
       ...options,
     });
   }
@@ -323,27 +321,4 @@ function assertDescriptor(event: unknown, method: string): void {
   if (!event || typeof event !== 'object' || !('routingKey' in event) || !('target' in event)) {
     throw new ConfigurationError(`${method}() needs an event descriptor declared with @Event, e.g. ${method}(Order.submit, ...); got ${String(event)}.`);
   }
-}
-
-// Trace and span ids come from a pooled random buffer: one syscall per 4 KiB instead of two per publish.
-const pool = Buffer.alloc(4096);
-let poolOffset = pool.length;
-
-function randomHex(bytes: number): string {
-  if (poolOffset + bytes > pool.length) {
-    randomFillSync(pool);
-    poolOffset = 0;
-  }
-  const hex = pool.toString('hex', poolOffset, poolOffset + bytes);
-  poolOffset += bytes;
-  return hex;
-}
-
-function newTraceparent(): string {
-  return `00-${randomHex(16)}-${randomHex(8)}-01`;
-}
-
-function childTraceparent(parent: string): string | undefined {
-  const m = /^00-([0-9a-f]{32})-[0-9a-f]{16}-([0-9a-f]{2})$/.exec(parent);
-  return m ? `00-${m[1]}-${randomHex(8)}-${m[2]}` : undefined;
 }

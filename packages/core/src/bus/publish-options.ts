@@ -7,8 +7,13 @@ export interface PublishOptions {
   readonly correlationId?: string;
   /** The message that caused this one. */
   readonly causationId?: string;
-  /** W3C trace context; a new trace is started when absent. */
+  /**
+   * W3C trace context of the span this publish belongs to; written as the `traceparent` header.
+   * @default none: an untraced publish carries no trace headers
+   */
   readonly traceparent?: string;
+  /** W3C `tracestate`, written beside `traceparent` (and only with it). */
+  readonly tracestate?: string;
   /** Extra headers (strings, numbers, booleans). */
   readonly headers?: Readonly<Record<string, string | number | boolean>>;
   /**

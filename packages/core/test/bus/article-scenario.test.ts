@@ -116,13 +116,34 @@ describe("The article's scenario on the in-memory bus", () => {
     const submits = new EventProbe(auditBus.queue('audit'), Order.submit);
     await billingBus.start();
     await auditBus.start();
-    await bus('order').publish(Order.submit, Order.of(3, []), { correlationId: 'flow-1' });
+    const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    await bus('order').publish(Order.submit, Order.of(3, []), { correlationId: 'flow-1', traceparent, tracestate: 'shop=1' });
     const submit = await submits.next();
     const { context } = await audit.next();
     expect(context.correlationId).to.equal('flow-1');
     expect(context.causationId).to.equal(submit.context.messageId);
     expect(context.appId).to.equal('billing');
-    const trace = (h: Record<string, unknown>): string => String(h.traceparent).split('-')[1]!;
-    expect(trace(context.headers)).to.equal(trace(submit.context.headers)).and.match(/^[0-9a-f]{32}$/);
+    expect(submit.context.headers.traceparent).to.equal(traceparent);
+    // the follow-up is a new span of the same trace, and keeps its tracestate
+    const [version, traceId, spanId, flags] = String(context.headers.traceparent).split('-');
+    expect([version, traceId, flags]).to.deep.equal(['00', '4bf92f3577b34da6a3ce929d0e0e4736', '01']);
+    expect(spanId).to.match(/^[0-9a-f]{16}$/).and.not.equal('00f067aa0ba902b7');
+    expect(context.headers.tracestate).to.equal('shop=1');
+  });
+
+  it('sends an untraced event with no trace, version or timestamp headers, and a follow-up with only its cause', async () => {
+    const billingBus = bus('billing');
+    billingBus.queue('billing_order').bind(SHOP_EXCHANGE, 'shop.*.submit').on(Order.submit, (o, ctx) => ctx.publish(Order.chargeback, o));
+    const auditBus = bus('audit');
+    const audit = new EventProbe(auditBus.queue('audit').bind(SHOP_EXCHANGE, 'shop.#'), Order.chargeback);
+    const submits = new EventProbe(auditBus.queue('audit'), Order.submit);
+    await billingBus.start();
+    await auditBus.start();
+    await bus('order').publish(Order.submit, Order.of(4, []));
+    const submit = await submits.next();
+    const { context } = await audit.next();
+    expect(submit.context.headers).to.deep.equal({});
+    expect(submit.context.version).to.equal(1);
+    expect(context.headers).to.deep.equal({ 'x-causation-id': submit.context.messageId });
   });
 });
