@@ -1,3 +1,5 @@
+// A little over 300 lines on purpose: starting, cancelling and recovering a consumer change the
+// same few fields (channel, consumer tag, state, in-flight count), so they stay in one class.
 import type { Channel, ConsumeMessage } from 'amqplib';
 import { TopologyError, type Consumer, type Delivery, type DeliveryHandler, type Disposition, type Logger } from '@tidings/core';
 import { FailureWindow } from '../connection/backoff';
