@@ -64,7 +64,8 @@ describe('Faults (long-running, bounded: well under a minute)', function () {
       // Each disruption starts once `at` publishes resolved; publishing goes on meanwhile but
       // waits 3,000 further ids for it to finish, so every disruption hits a busy publisher.
       const closeAll = global
-        ? () => rabbitmqctl(['close_all_connections', 'tidings fault test'])
+        ? // --global: every vhost's connections, not only '/' (AMQP_URL may name another vhost)
+          () => rabbitmqctl(['close_all_connections', '--global', 'tidings fault test'])
         : async () => {
             const closed = await Promise.all([closeConnectionsNamed(`${queue}-consumer`), closeConnectionsNamed(`${queue}-producer`)]);
             expect(closed.map((n) => n >= 1), `connections closed (consumer, producer): ${closed.join(', ')}`).to.deep.equal([true, true]);
