@@ -21,7 +21,7 @@ export interface BillingService {
 }
 
 /** Thrown for a chargeback that arrives before its charge: the bus retries it later. */
-export class ChargeNotFoundError extends TidingsError {
+export class ChargeNotFoundError extends TidingsError<'CHARGE_NOT_FOUND'> {
   constructor(readonly orderId: number) {
     super('CHARGE_NOT_FOUND', `Order #${orderId} has no charge to reverse yet; the chargeback is retried until the charge arrives.`);
   }

@@ -19,7 +19,7 @@ export interface LogisticService {
 }
 
 /** Thrown when a charge arrives before its order: the bus retries it later. */
-export class ShipmentNotFoundError extends TidingsError {
+export class ShipmentNotFoundError extends TidingsError<'SHIPMENT_NOT_FOUND'> {
   constructor(readonly orderId: number) {
     super('SHIPMENT_NOT_FOUND', `No shipment is scheduled for order #${orderId} yet; the charge is retried until the order arrives.`);
   }

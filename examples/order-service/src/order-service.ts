@@ -46,13 +46,13 @@ export interface OrderService {
   state(): OrderState;
 }
 
-export class UnknownOrderError extends TidingsError {
+export class UnknownOrderError extends TidingsError<'UNKNOWN_ORDER'> {
   constructor(readonly orderId: number) {
     super('UNKNOWN_ORDER', `There is no order #${orderId}; submit it first (POST /orders).`);
   }
 }
 
-export class OrderAlreadyChargedBackError extends TidingsError {
+export class OrderAlreadyChargedBackError extends TidingsError<'ALREADY_CHARGED_BACK'> {
   constructor(readonly orderId: number) {
     super('ALREADY_CHARGED_BACK', `Order #${orderId} was already charged back; a chargeback happens once.`);
   }

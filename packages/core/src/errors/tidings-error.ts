@@ -20,17 +20,25 @@ export const TIDINGS_ERROR_CODES = [
 export type TidingsErrorCode = (typeof TIDINGS_ERROR_CODES)[number];
 
 /**
- * Base class of every error Tidings throws; `code` is stable and safe to switch on. Subclasses
- * in your own code may bring their own codes (`'UNKNOWN_ORDER'`): `string & {}` allows them
- * without losing the completion of Tidings' own.
+ * Base class of every error Tidings throws; `code` is stable and safe to switch on, and a
+ * misspelt `case` is a compile error. Your own subclasses name their codes in the type
+ * parameter: `class UnknownOrderError extends TidingsError<'UNKNOWN_ORDER'>`.
  */
-export class TidingsError extends Error {
+export class TidingsError<C extends string = TidingsErrorCode> extends Error {
   constructor(
-    readonly code: TidingsErrorCode | (string & {}),
+    readonly code: C,
     message: string,
     options?: { cause?: unknown },
   ) {
     super(message, options);
     this.name = new.target.name;
   }
+}
+
+/**
+ * Whether `error` is one of Tidings' own errors, typed so that `switch (error.code)` knows every
+ * code (after a plain `instanceof TidingsError`, TypeScript types `code` as `any`).
+ */
+export function isTidingsError(error: unknown): error is TidingsError {
+  return error instanceof TidingsError && (TIDINGS_ERROR_CODES as readonly string[]).includes(error.code);
 }

@@ -7,6 +7,7 @@ import {
   DuplicateEventError,
   EventValidationError,
   InvalidRoutingKeyError,
+  isTidingsError,
   NonRetryableError,
   PublishError,
   TIDINGS_ERROR_CODES,
@@ -39,5 +40,19 @@ describe('TidingsErrorCode', () => {
     const doc = readFileSync(resolve(__dirname, '../../../../../docs/errors.md'), 'utf8');
     for (const code of TIDINGS_ERROR_CODES) expect(doc, code).to.match(new RegExp(`^\\| \`${code}\` \\| \`\\w+Error\``, 'm'));
     for (const error of errors) expect(doc, error.name).to.contain(`\`${error.name}\``);
+  });
+});
+
+describe('isTidingsError', () => {
+  it("is true for Tidings' own errors and false for an application's codes, other errors and non-errors", () => {
+    class UnknownOrderError extends TidingsError<'UNKNOWN_ORDER'> {
+      constructor() {
+        super('UNKNOWN_ORDER', 'no such order');
+      }
+    }
+    expect(isTidingsError(new ConfigurationError('m'))).to.equal(true);
+    expect(isTidingsError(new UnknownOrderError())).to.equal(false);
+    expect(isTidingsError(new Error('plain'))).to.equal(false);
+    expect(isTidingsError({ code: 'CONFIGURATION' })).to.equal(false);
   });
 });
