@@ -9,7 +9,8 @@ import { loadContracts } from './contracts';
 import { describeTopology, formatTopology } from './topology';
 import { parse, positiveWholeNumber, USAGE, UsageError, type CommandName } from './usage';
 
-type Write = (text: string) => void;
+/** Where the CLI writes a piece of its output (stdout or stderr). */
+export type Write = (text: string) => void;
 
 /** The version of @tidings/cli, from its package.json. */
 export function cliVersion(): string {
