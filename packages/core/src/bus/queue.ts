@@ -4,6 +4,7 @@ import type { Codec } from '../codec';
 import { ConfigurationError, DecodeError, NonRetryableError, type DeadLetterReason } from '../errors';
 import type { Exchange } from '../exchange';
 import type { EventType, PayloadOf } from '../event/event-type';
+import { assertEventDescriptors } from '../event/misuse';
 import type { Logger } from '../logger';
 import type { Registry } from '../registry';
 import { checkBindingPattern, parseRoutingKey, topicMatches } from '../routing';
@@ -134,6 +135,7 @@ export class EventQueue {
     this.assertOpen('on');
     const list = Array.isArray(events) ? (events as readonly EventType<object>[]) : [events as EventType<object>];
     if (list.length === 0) throw new ConfigurationError(`queue('${this.name}').on([]) needs at least one event.`);
+    assertEventDescriptors(`queue('${this.name}').on()`, list);
     if (typeof handler !== 'function') {
       throw new ConfigurationError(`queue('${this.name}').on(${list[0]!.name}, handler): the handler must be a function.`);
     }
