@@ -196,7 +196,7 @@ export class EventQueue {
       if (!admitted.some((e) => families.has(`${e.exchange.name}/${e.family}`))) {
         throw new ConfigurationError(
           `Queue '${this.name}' has a handler for ${reg.events.map((e) => e.name).join(' | ')} but no binding receives any version of it. ` +
-            `Add queue('${this.name}').bind(${reg.events[0]!.exchange.name.toUpperCase()}_EXCHANGE, '${reg.events[0]!.domain}.*.${reg.events[0]!.action}').`,
+            `Bind it to the exchange '${reg.events[0]!.exchange.name}': queue('${this.name}').bind(<that Exchange>, '${reg.events[0]!.domain}.*.${reg.events[0]!.action}').`,
         );
       }
     }
