@@ -95,19 +95,19 @@ describe('A newcomer, outside the repository', function () {
   });
 
   describe('on a fresh clone', () => {
-    before(() => {
-      // `prepare` builds on install, so the workspace's `tidings` command has its dist/ at once
-      ok('npm', ['ci', ...NPM], { cwd: clone, timeoutMs: 8 * 60_000 });
+    // --no: fail rather than fetch some other package named `tidings` from the registry
+    const npxTidingsHelp = () => run('npx', ['--no', '--', 'tidings', '--help'], { cwd: clone, timeoutMs: 60_000 });
+
+    it('links the `tidings` command at install, before anything is built', () => {
+      ok('npm', ['ci', '--ignore-scripts', ...NPM], { cwd: clone, timeoutMs: 8 * 60_000 });
+      expect(existsSync(join(clone, 'packages', 'cli', 'dist')), 'nothing is built yet').to.equal(false);
+      expect(existsSync(join(clone, 'node_modules', '.bin', 'tidings')), 'node_modules/.bin/tidings').to.equal(true);
+      const help = npxTidingsHelp();
+      expect(help.status).to.equal(1);
+      expect(help.stderr).to.contain('tidings: the CLI is not built').and.contain('Run `npm run build`');
     });
 
-    it('`npx tidings --help` runs the workspace CLI right after `npm ci`', () => {
-      // --no: fail rather than fetch some other package named `tidings` from the registry
-      const help = run('npx', ['--no', '--', 'tidings', '--help'], { cwd: clone, timeoutMs: 60_000 });
-      expect(help.status, help.stderr).to.equal(0);
-      expect(help.stdout).to.contain('Usage: tidings <command>').and.contain('dlq inspect');
-    });
-
-    it('`npm run pack` writes the tarball of every publishable package to dist-packages/', () => {
+    it('`npm run pack` builds and writes the tarball of every publishable package to dist-packages/', () => {
       ok('npm', ['run', 'pack', '--silent'], { cwd: clone, timeoutMs: 8 * 60_000 });
       const folder = join(clone, 'dist-packages');
       const files = readdirSync(folder).filter((f) => f.endsWith('.tgz'));
@@ -119,6 +119,14 @@ describe('A newcomer, outside the repository', function () {
         tarballs[name] = join(folder, file);
       }
       expect(Object.keys(tarballs).sort()).to.deep.equal(PUBLISHED);
+    });
+
+    it('`npx tidings --help` runs the workspace CLI right after `npm ci`, which builds it', () => {
+      rmSync(join(clone, 'packages', 'cli', 'dist'), { recursive: true, force: true });
+      ok('npm', ['ci', ...NPM], { cwd: clone, timeoutMs: 8 * 60_000 }); // the root's `prepare` builds
+      const help = npxTidingsHelp();
+      expect(help.status, help.stderr).to.equal(0);
+      expect(help.stdout).to.contain('Usage: tidings <command>').and.contain('dlq inspect');
     });
 
     it('each tarball has its license, its compiled code and types, and the sources its maps point at', () => {
