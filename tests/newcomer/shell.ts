@@ -60,7 +60,6 @@ export function copyCheckout(root: string, to: string): number {
   let copied = 0;
   for (const file of listed) {
     if (file === '' || !existsSync(join(root, file))) continue; // deleted in the work tree
-    if (/(^|\/)[^/]+\.tmp\.md$/.test(file)) continue; // scratch notes, never committed
     mkdirSync(dirname(join(to, file)), { recursive: true });
     copyFileSync(join(root, file), join(to, file));
     copied++;
