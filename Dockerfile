@@ -6,6 +6,8 @@ WORKDIR /app
 COPY package.json package-lock.json tsconfig.json tsconfig.base.json ./
 COPY packages ./packages
 COPY examples ./examples
+COPY tests ./tests
+# npm ci builds too (the root's prepare); the build below then has nothing left to do
 RUN npm ci --no-audit --no-fund
 RUN npx tsc -b tsconfig.json && npm prune --omit=dev --no-audit --no-fund
 

@@ -1,6 +1,8 @@
+import { randomBytes } from 'node:crypto';
 import type { ValidationIssue } from '@tidings/core';
 import { createTransport, ORDER_EXCHANGE } from '@tidings-examples/contracts';
-import { rawProperties, watchDeadLetters } from './dead-letters';
+import { followOwnDeadLetters } from './amqp-dead-letters';
+import { rawProperties } from './dead-letters';
 import { httpJson, spawnService, type ServiceName, type ServiceProcess } from './processes';
 import { SERVICE_QUEUES, type Shop, type ShopState } from './shop';
 
@@ -21,7 +23,11 @@ export async function startAmqpShop(amqpUrl: string, onLine: (line: string) => v
   const url = Object.fromEntries(running.map((p) => [p.name, p.url])) as Record<ServiceName, string>;
   const { transport } = createTransport('demo', { AMQP_URL: amqpUrl });
   await transport.connect();
-  const deadLetters = await watchDeadLetters(transport, SERVICE_QUEUES);
+  // The shop's queues may hold dead letters of other runs or made by hand: the demo reads and
+  // removes only the ones it makes, recognised by this run's message ids.
+  const run = `demo-${randomBytes(4).toString('hex')}`;
+  const urls = amqpUrl.split(',').map((u) => u.trim()).filter((u) => u.length > 0);
+  const deadLetters = await followOwnDeadLetters(urls, SERVICE_QUEUES, (messageId) => messageId.startsWith(`${run}-`));
   const getState = async <T>(name: ServiceName): Promise<T> => {
     const { status, body } = await httpJson('GET', `${url[name]}/state`);
     if (status !== 200) throw new Error(`GET ${url[name]}/state answered ${status}`);
@@ -47,7 +53,7 @@ export async function startAmqpShop(amqpUrl: string, onLine: (line: string) => v
       notification: await getState('notification'),
     }),
     injectRaw: (routingKey, body) =>
-      transport.publish({ exchange: ORDER_EXCHANGE.name, routingKey, body: Buffer.from(body), mandatory: true, properties: rawProperties(routingKey, 'intruder') }),
+      transport.publish({ exchange: ORDER_EXCHANGE.name, routingKey, body: Buffer.from(body), mandatory: true, properties: rawProperties(routingKey, 'intruder', run) }),
     deadLetters: () => deadLetters.entries,
     async close() {
       await deadLetters.stop();

@@ -3,3 +3,4 @@ export * from './scenario';
 export * from './shop';
 export * from './in-memory-shop';
 export * from './dead-letters';
+export * from './amqp-dead-letters';

@@ -1,5 +1,6 @@
 import { startAmqpShop } from './amqp-shop';
 import { startInMemoryShop } from './in-memory-shop';
+import { stopAllServices } from './processes';
 import { runScenario, say } from './scenario';
 import type { Shop } from './shop';
 
@@ -11,6 +12,15 @@ async function main(): Promise<void> {
   } finally {
     await shop.close();
   }
+}
+
+// Told to stop (SIGTERM, or Ctrl-C: SIGINT), the demo stops its services before it goes, so
+// none is left running: a signal to this process alone does not reach its children.
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.once(signal, () => {
+    say(`${signal}: stopping the services`);
+    void stopAllServices(5_000).finally(() => process.exit(signal === 'SIGTERM' ? 143 : 130));
+  });
 }
 
 main().then(

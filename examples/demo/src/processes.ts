@@ -20,6 +20,16 @@ export const PORT_VARIABLES: Record<ServiceName, string> = {
   notification: 'NOTIFICATION_PORT',
 };
 
+const running = new Set<ServiceProcess>();
+
+/**
+ * Stops every service this process started and that still runs (SIGTERM, then SIGKILL after
+ * `timeoutMs`): what the demo does when it is told to stop, so that no service outlives it.
+ */
+export async function stopAllServices(timeoutMs?: number): Promise<void> {
+  await Promise.all([...running].map((p) => p.stop(timeoutMs)));
+}
+
 /** The compiled entry point of a service package. */
 export function serviceMain(name: ServiceName): string {
   return join(dirname(require.resolve(`@tidings-examples/${name}-service/package.json`)), 'dist', 'src', 'main.js');
@@ -40,6 +50,9 @@ export function spawnService(
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const handle: ServiceProcess = { name, url: '', stop: (timeoutMs) => stop(timeoutMs) };
+  running.add(handle);
+  void exited.then(() => running.delete(handle));
   const stop = async (timeoutMs = 10_000): Promise<number | null> => {
     if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
     child.kill('SIGTERM');

@@ -82,6 +82,12 @@ describe('docker-compose.yml', () => {
     }
   });
 
+  it('copies every project the root tsconfig.json builds, since npm ci builds them all', () => {
+    const { references } = JSON.parse(readFileSync(join(ROOT, 'tsconfig.json'), 'utf8')) as { references: { path: string }[] };
+    const copied = [...dockerfile.matchAll(/^COPY (\S+) \.\/\1$/gm)].map((m) => m[1]);
+    for (const { path } of references) expect(copied, `the Dockerfile copies ${path}`).to.include(path.split('/')[0]);
+  });
+
   it('sets every environment variable each service reads, and publishes the port it listens on', () => {
     for (const [name, service] of services) {
       const read = variablesReadBy(name);

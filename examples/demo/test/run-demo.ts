@@ -1,4 +1,5 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const MAIN = join(__dirname, '..', 'src', 'main.js');
@@ -9,12 +10,44 @@ export interface DemoRun {
   readonly stderr: string;
 }
 
-/** Runs the compiled demo as `npm start` does, with AMQP_URL set only when given. */
-export function runDemo(amqpUrl?: string, timeoutMs = 45_000): Promise<DemoRun> {
+/** The compiled demo started as `npm start` starts it, with AMQP_URL set only when given. */
+export function startDemo(amqpUrl?: string): ChildProcessWithoutNullStreams {
   const env = { ...process.env };
   delete env.AMQP_URL;
   if (amqpUrl) env.AMQP_URL = amqpUrl;
-  const child = spawn(process.execPath, [MAIN], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawn(process.execPath, [MAIN], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+}
+
+/** The ids of the processes whose parent is `pid`, read from /proc (Linux). */
+export function childrenOf(pid: number): number[] {
+  const children: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // pid (comm) state ppid ...: comm may hold spaces and parentheses, so read after the last ')'
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === pid) children.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return children;
+}
+
+/** Whether a process with this id still exists (and is not a zombie). */
+export function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+/** Runs the compiled demo as `npm start` does, with AMQP_URL set only when given. */
+export function runDemo(amqpUrl?: string, timeoutMs = 45_000): Promise<DemoRun> {
+  const child = startDemo(amqpUrl);
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));

@@ -5,7 +5,10 @@ import type { LogisticState } from '@tidings-examples/logistic-service';
 import type { OrderState } from '@tidings-examples/order-service';
 import { httpJson, spawnService, type ServiceProcess } from '../src';
 import { AMQP_URL, brokerReachable, isolatedVhost } from './broker';
-import { EXPECTED_REPORT, runDemo } from './run-demo';
+import { deadLetterQueueName, HEADERS, silentLogger } from '@tidings/core';
+import { AmqpTransport, inspectDeadLetters } from '@tidings/amqp';
+import * as amqp from 'amqplib';
+import { alive, childrenOf, EXPECTED_REPORT, runDemo, startDemo } from './run-demo';
 
 /** Why this suite cannot run here, or undefined when it can. */
 async function missing(): Promise<string | undefined> {
@@ -94,16 +97,67 @@ describe('the shop over RabbitMQ', function () {
   describe('the demo (npm start) with AMQP_URL set', function () {
     this.timeout(90_000);
 
-    it('runs the same scenario, one process per service, and exits 0', async () => {
+    it('runs the same scenario, one process per service, and exits 0, leaving a dead letter made before it alone', async () => {
       const vhost = await isolatedVhost();
+      const byHand = `by-hand-${process.pid}-${Date.now()}`;
       try {
+        // billing_order and its dead-letter queue as the billing service declares them, with an
+        // entry someone made before the demo ran
+        const transport = new AmqpTransport({ url: vhost.url, logger: silentLogger });
+        await transport.declare({ exchanges: [], queues: [{ name: 'billing_order', durable: true, autoDelete: false, queueType: 'classic', bindings: [] }] });
+        await transport.close();
+        const connection = await amqp.connect(vhost.url);
+        try {
+          const ch = await connection.createConfirmChannel();
+          const headers = { [HEADERS.deadReason]: 'made-by-hand', [HEADERS.deadError]: 'kept for a post-mortem', [HEADERS.originalRoutingKey]: 'order.v2.submit' };
+          ch.sendToQueue(deadLetterQueueName('billing_order'), Buffer.from('{"id":7}'), { messageId: byHand, persistent: true, headers });
+          await ch.waitForConfirms();
+          await ch.close();
+        } finally {
+          await connection.close();
+        }
+
         const result = await runDemo(vhost.url, 60_000);
         expect(result.code, result.stdout + result.stderr).to.equal(0);
         expect(result.stdout).to.match(/^billing +ready on amqp transport/m);
         expect(result.stdout).to.include('four services in their own processes on RabbitMQ');
         const report = result.stdout.slice(result.stdout.indexOf('Orders (order service)'));
         for (const expected of EXPECTED_REPORT) expect(report).to.match(expected);
+        expect(report, 'the demo reports only the dead letters it made').to.not.include('made-by-hand');
+
+        const left = await inspectDeadLetters({ url: vhost.url, queue: 'billing_order' });
+        expect(left.map((e) => e.messageId), 'the entry made by hand is still there').to.include(byHand);
+        if (vhost.note.startsWith('vhost ')) {
+          // in a vhost of its own, nothing else is there: the demo took its own entries away
+          expect(left.map((e) => [e.messageId, e.reason])).to.deep.equal([[byHand, 'made-by-hand']]);
+        }
       } finally {
+        await vhost.remove();
+      }
+    });
+
+    it('stops its services when it gets SIGTERM itself, so none is left running', async () => {
+      const vhost = await isolatedVhost();
+      const demo = startDemo(vhost.url);
+      let stdout = '';
+      demo.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+      demo.stderr.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+      const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => demo.once('exit', (code, signal) => resolve({ code, signal })));
+      let services: number[] = [];
+      try {
+        await waitFor(() => stdout.includes('The shop is running'), 'the demo to start its four services', { timeoutMs: 45_000, intervalMs: 50 });
+        services = childrenOf(demo.pid!);
+        expect(services, stdout).to.have.length(4);
+        expect(services.every(alive)).to.equal(true);
+        demo.kill('SIGTERM'); // to the demo alone, not to its process group
+        const { code } = await exited;
+        expect(code, stdout).to.equal(143);
+        await waitFor(() => !services.some(alive), 'every service to have stopped', { timeoutMs: 20_000, intervalMs: 50 });
+        expect(stdout).to.include('SIGTERM: stopping the services');
+      } finally {
+        if (demo.exitCode === null && demo.signalCode === null) demo.kill('SIGKILL');
+        for (const pid of services.filter(alive)) process.kill(pid, 'SIGKILL'); // orphans, if it failed
+        await exited;
         await vhost.remove();
       }
     });

@@ -42,7 +42,8 @@ export function ready(bus: EventBus): boolean {
 /** Logs every connection event; `subscribe` never throws into the transport. */
 export function watch(transport: AmqpTransport): () => void {
   return transport.subscribe((event) => {
-    if (event.type === 'disconnected') console.warn('RabbitMQ connection lost; reconnecting', event.error?.message);
+    // a close() you asked for is a 'disconnected' without an error; a lost connection has one
+    if (event.type === 'disconnected' && event.error) console.warn('RabbitMQ connection lost; reconnecting', event.error.message);
     if (event.type === 'blocked') console.warn(`RabbitMQ blocks publishing: ${event.reason}`);
   });
 }

@@ -1,6 +1,7 @@
 import * as amqp from 'amqplib';
 import type { GetMessage } from 'amqplib';
-import { ConfigurationError, deadLetterQueueName, HEADERS, redact, TopologyError, wholeNumber } from '@tidings/core';
+import { ConfigurationError, deadLetterQueueName, HEADERS, TopologyError, wholeNumber } from '@tidings/core';
+import { connectionFailure } from './connection/connection-failure';
 import { DEFAULT_AMQP_URL } from './options';
 
 /** One entry of a dead-letter queue, as an operator reads it. */
@@ -118,7 +119,7 @@ async function withDeadLetterChannel<T>(
   const url = options.url ?? process.env.AMQP_URL ?? DEFAULT_AMQP_URL;
   const dlq = deadLetterQueueName(options.queue);
   const connection = await amqp.connect(url, { noDelay: true }).catch((error: unknown) => {
-    throw new TopologyError(`Could not connect to RabbitMQ at ${redact(url)}: ${redact((error as Error).message)}`, dlq, { cause: error });
+    throw new TopologyError(connectionFailure([{ url, error }]).message, dlq, { cause: error });
   });
   connection.on('error', () => undefined);
   try {

@@ -5,6 +5,8 @@ export interface AsyncApiOptions {
   readonly title?: string;
   /** The contracts' version. @default '0.0.0' */
   readonly version?: string;
+  /** The RabbitMQ virtual host the exchanges live in, for the AMQP bindings. @default '/' */
+  readonly vhost?: string;
 }
 
 /**
@@ -13,6 +15,7 @@ export interface AsyncApiOptions {
  * the class-validator decorators and the headers Tidings puts on the wire.
  */
 export function asyncApiDocument(registry: Registry, options: AsyncApiOptions = {}): Record<string, unknown> {
+  const vhost = options.vhost ?? '/';
   const channels: Record<string, unknown> = {};
   const operations: Record<string, unknown> = {};
   const messages: Record<string, unknown> = {};
@@ -26,14 +29,14 @@ export function asyncApiDocument(registry: Registry, options: AsyncApiOptions = 
       title: `${event.family} v${event.version}`,
       contentType: 'application/json',
       payload: { $ref: `#/components/schemas/${event.target.name}` },
+      // none is required: an untraced first publish carries no headers; the version is the routing key's vN word
       headers: {
         type: 'object',
         properties: {
-          [HEADERS.version]: { type: 'integer', const: event.version },
-          [HEADERS.traceparent]: { type: 'string', description: 'W3C trace context' },
-          [HEADERS.causationId]: { type: 'string', description: 'the message that caused this one' },
+          [HEADERS.traceparent]: { type: 'string', description: 'W3C trace context, when the publish is traced' },
+          [HEADERS.tracestate]: { type: 'string', description: 'W3C trace state, with traceparent' },
+          [HEADERS.causationId]: { type: 'string', description: 'the message id of the event whose handler published this one' },
         },
-        required: [HEADERS.version],
       },
     };
     channels[id] = {
@@ -43,7 +46,7 @@ export function asyncApiDocument(registry: Registry, options: AsyncApiOptions = 
       bindings: {
         amqp: {
           is: 'routingKey',
-          exchange: { name: event.exchange.name, type: event.exchange.type, durable: event.exchange.durable, autoDelete: event.exchange.autoDelete, vhost: '/' },
+          exchange: { name: event.exchange.name, type: event.exchange.type, durable: event.exchange.durable, autoDelete: event.exchange.autoDelete, vhost },
           bindingVersion: '0.3.0',
         },
       },

@@ -1,3 +1,3 @@
 export * from './topology';
-export { run } from './main';
+export { run, type Write } from './main';
 export * from './asyncapi';

@@ -1,42 +1,44 @@
 #!/usr/bin/env node
-import { resolve } from 'node:path';
-import { getRegistry, redact } from '@tidings/core';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { redact } from '@tidings/core';
 import { inspectDeadLetters, replayDeadLetters } from '@tidings/amqp';
 import { asyncApiDocument } from './asyncapi';
+import { brokerUrls, withFirstBroker } from './broker-urls';
+import { loadContracts } from './contracts';
 import { describeTopology, formatTopology } from './topology';
+import { parse, positiveWholeNumber, USAGE, UsageError, type CommandName } from './usage';
 
-const USAGE = `Usage:
-  tidings topology [--json] <contracts module>...
-      Loads the modules that declare your events and prints the exchanges, event families,
-      versions, routing keys and upcasters they declare.
-  tidings asyncapi [--title T] [--version V] <contracts module>...
-      Prints an AsyncAPI 3.0 document (JSON) of the events the modules declare: channels,
-      AMQP bindings, payload schemas from the class-validator rules, headers.
-  tidings dlq inspect <queue> [--limit N] [--json]
-      Lists the dead letters of a service queue (reason, error, attempts, routing, body)
-      without removing them.
-  tidings dlq replay <queue> [--reason R] [--limit N]
-      Sends dead letters back to their service queue as first attempts and removes them;
-      with --reason, only those dead-lettered for that reason.
-The broker is AMQP_URL (default amqp://guest:guest@127.0.0.1:5672).
-Examples: tidings topology ./dist/contracts.js
-          tidings dlq replay billing_order --reason retries-exhausted`;
+/** Where the CLI writes a piece of its output (stdout or stderr). */
+export type Write = (text: string) => void;
 
-type Write = (text: string) => void;
+/** The version of @tidings/cli, from its package.json. */
+export function cliVersion(): string {
+  return (JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string }).version;
+}
 
-class UsageError extends Error {}
-
-/** Runs the CLI; resolves to the exit code. */
+/**
+ * Runs the CLI; resolves to the exit code: 0 done, 1 failed (the message says why), 2 a wrong
+ * call (an unknown command or option, a missing or malformed value).
+ */
 export async function run(argv: readonly string[], out: Write, err: Write): Promise<number> {
   try {
     const [command, ...rest] = argv;
+    if (command === undefined) throw new UsageError('Name a command.');
+    if (command === '--help' || command === '-h') return help(out, 'tidings');
+    if (command === 'help') return help(out, helpTopic(rest));
+    if (command === '--version' || command === '-v') {
+      out(`${cliVersion()}\n`);
+      return 0;
+    }
     if (command === 'topology') return topology(rest, out);
     if (command === 'asyncapi') return asyncapi(rest, out);
     if (command === 'dlq') return await deadLetters(rest, out);
-    throw new UsageError(command ? `Unknown command '${command}'.` : 'Name a command.');
+    if (command.startsWith('-')) throw new UsageError(`Unknown option '${command}'.`);
+    throw new UsageError(`Unknown command '${command}'.`);
   } catch (error) {
     if (error instanceof UsageError) {
-      err(`${error.message}\n${USAGE}\n`);
+      err(`tidings: ${error.message}\n\n${USAGE[error.command ?? 'tidings']}`);
       return 2;
     }
     // a broker error may quote the URL it was given, password included
@@ -45,65 +47,76 @@ export async function run(argv: readonly string[], out: Write, err: Write): Prom
   }
 }
 
+function help(out: Write, topic: keyof typeof USAGE): number {
+  out(USAGE[topic]);
+  return 0;
+}
+
+function helpTopic(args: readonly string[]): keyof typeof USAGE {
+  const topic = args.join(' ');
+  if (topic === '') return 'tidings';
+  if (topic in USAGE && topic !== 'tidings') return topic as CommandName;
+  throw new UsageError(`There is no command '${topic}'.`);
+}
+
 function topology(args: readonly string[], out: Write): number {
-  const json = args.includes('--json');
-  const modules = args.filter((a) => a !== '--json');
-  if (modules.length === 0) throw new UsageError('Name at least one module.');
-  for (const m of modules) require(resolve(process.cwd(), m));
-  const registry = getRegistry();
-  registry.check();
-  const described = describeTopology(registry);
-  out(json ? JSON.stringify(described, null, 2) + '\n' : formatTopology(described));
+  const { values, positionals } = parse('topology', args, { json: { type: 'boolean' } });
+  if (values.help) return help(out, 'topology');
+  const described = describeTopology(loadContracts('topology', positionals));
+  out(values.json ? JSON.stringify(described, null, 2) + '\n' : formatTopology(described));
   return 0;
 }
 
 function asyncapi(args: readonly string[], out: Write): number {
-  const modules: string[] = [];
-  const options: { title?: string; version?: string } = {};
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    if (a === '--title' || a === '--version') {
-      const value = args[++i];
-      if (value === undefined) throw new UsageError(`${a} needs a value.`);
-      options[a === '--title' ? 'title' : 'version'] = value;
-    } else modules.push(a);
-  }
-  if (modules.length === 0) throw new UsageError('Name at least one module.');
-  for (const m of modules) require(resolve(process.cwd(), m));
-  const registry = getRegistry();
-  registry.check();
-  out(JSON.stringify(asyncApiDocument(registry, options), null, 2) + '\n');
+  const { values, positionals } = parse('asyncapi', args, { title: { type: 'string' }, version: { type: 'string' }, vhost: { type: 'string' } });
+  if (values.help) return help(out, 'asyncapi');
+  const registry = loadContracts('asyncapi', positionals);
+  const text = (v: string | boolean | undefined) => (typeof v === 'string' ? v : undefined);
+  out(JSON.stringify(asyncApiDocument(registry, { title: text(values.title), version: text(values.version), vhost: text(values.vhost) }), null, 2) + '\n');
   return 0;
 }
 
 async function deadLetters(args: readonly string[], out: Write): Promise<number> {
-  const [action, queue, ...flags] = args;
-  if ((action !== 'inspect' && action !== 'replay') || !queue || queue.startsWith('--')) {
-    throw new UsageError(`'tidings dlq' takes 'inspect <queue>' or 'replay <queue>'.`);
+  const [action, ...rest] = args;
+  if (action === '--help' || action === '-h') return help(out, 'dlq');
+  if (action !== 'inspect' && action !== 'replay') {
+    throw new UsageError(`'tidings dlq' takes 'inspect <queue>' or 'replay <queue>'${action === undefined ? '' : `, not '${action}'`}.`, 'dlq');
   }
-  const flag = (name: string): string | undefined => {
-    const i = flags.indexOf(name);
-    if (i < 0) return undefined;
-    const value = flags[i + 1];
-    if (value === undefined || value.startsWith('--')) throw new UsageError(`${name} needs a value.`);
-    return value;
-  };
-  const limitText = flag('--limit');
-  const limit = limitText === undefined ? undefined : Number(limitText);
-  if (action === 'inspect') {
-    const entries = await inspectDeadLetters({ queue, limit });
-    if (flags.includes('--json')) out(JSON.stringify(entries, null, 2) + '\n');
-    else if (entries.length === 0) out(`No dead letters in ${queue}.dlq.\n`);
-    else {
-      for (const e of entries) {
-        out(`${e.deadAt}  ${e.reason}  ${e.routingKey} (${e.exchange})  attempts ${e.attempts}  id ${e.messageId}\n    ${e.error}\n    ${e.body.slice(0, 200)}\n`);
-      }
-      out(`${entries.length} dead letter(s) shown; they are still in ${queue}.dlq.\n`);
-    }
+  const command = `dlq ${action}` as const;
+  const { values, positionals } = parse(command, rest, {
+    limit: { type: 'string' },
+    reason: { type: 'string' },
+    ...(action === 'inspect' ? { json: { type: 'boolean' } } : {}),
+  });
+  if (values.help) return help(out, command);
+  const [queue, ...extra] = positionals;
+  if (queue === undefined) throw new UsageError(`Name the service queue, e.g. 'tidings ${command} billing_order'.`, command);
+  if (extra.length > 0) throw new UsageError(`'tidings ${command}' takes one queue; got also ${extra.map((e) => `'${e}'`).join(', ')}.`, command);
+  const limit = positiveWholeNumber(command, '--limit', values.limit);
+  const reason = typeof values.reason === 'string' ? values.reason : undefined;
+  const urls = brokerUrls();
+
+  if (action === 'replay') {
+    const result = await withFirstBroker(urls, (url) => replayDeadLetters({ url, queue, limit, reason }));
+    out(`Replayed ${result.replayed} dead letter(s) to ${queue}${result.kept ? `; ${result.kept} of another reason left in ${queue}.dlq` : ''}.\n`);
     return 0;
   }
-  const result = await replayDeadLetters({ queue, limit, reason: flag('--reason') });
-  out(`Replayed ${result.replayed} dead letter(s) to ${queue}${result.kept ? `; ${result.kept} of another reason left in ${queue}.dlq` : ''}.\n`);
+  const looked = await withFirstBroker(urls, (url) => inspectDeadLetters({ url, queue, limit }));
+  const entries = reason === undefined ? looked : looked.filter((e) => e.reason === reason);
+  if (values.json) {
+    out(JSON.stringify(entries, null, 2) + '\n');
+    return 0;
+  }
+  const of = reason === undefined ? '' : ` with reason '${reason}'`;
+  if (entries.length === 0) {
+    out(`No dead letters${of} in ${queue}.dlq${reason !== undefined && looked.length > 0 ? ` (of ${looked.length} looked at)` : ''}.\n`);
+    return 0;
+  }
+  for (const e of entries) {
+    out(`${e.deadAt}  ${e.reason}  ${e.routingKey} (${e.exchange})  attempts ${e.attempts}  id ${e.messageId}\n    ${e.error}\n    ${e.body.slice(0, 200)}\n`);
+  }
+  const among = reason === undefined ? '' : ` of ${looked.length} looked at`;
+  out(`${entries.length} dead letter(s)${of} shown${among}; they are still in ${queue}.dlq.\n`);
   return 0;
 }
 

@@ -9,9 +9,9 @@ import { AmqpTransport, DEFAULT_AMQP_URL, DELAY_BUCKETS_MS, delayQueueName } fro
 const main = resolve(__dirname, '../src/main.js');
 const url = process.env.AMQP_URL ?? DEFAULT_AMQP_URL;
 
-function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+function cli(args: string[], amqpUrl = url): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((done) => {
-    execFile(process.execPath, [main, ...args], { env: { ...process.env, AMQP_URL: url }, timeout: 30_000 }, (error, stdout, stderr) =>
+    execFile(process.execPath, [main, ...args], { env: { ...process.env, AMQP_URL: amqpUrl }, timeout: 30_000 }, (error, stdout, stderr) =>
       done({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
   });
@@ -64,6 +64,33 @@ describe('tidings dlq', function () {
     expect(first.stdout).to.contain('validation-failed').and.contain('2 dead letter(s) shown');
     const json = await cli(['dlq', 'inspect', queue, '--json']);
     expect((JSON.parse(json.stdout) as unknown[]).length).to.equal(2);
+  });
+
+  it('inspect --reason shows only the dead letters of that reason', async () => {
+    const result = await cli(['dlq', 'inspect', queue, '--reason', 'validation-failed']);
+    expect(result.code, result.stderr).to.equal(0);
+    expect(result.stdout).to.contain('validation-failed').and.contain('id m-2').and.not.contain('id m-1');
+    expect(result.stdout).to.contain("1 dead letter(s) with reason 'validation-failed' shown of 2 looked at");
+    const json = await cli(['dlq', 'inspect', queue, '--reason', 'retries-exhausted', '--json']);
+    expect((JSON.parse(json.stdout) as { messageId: string }[]).map((e) => e.messageId)).to.deep.equal(['m-1']);
+    const none = await cli(['dlq', 'inspect', queue, '--reason', 'no-handler']);
+    expect(none.stdout).to.contain(`No dead letters with reason 'no-handler' in ${queue}.dlq (of 2 looked at).`);
+  });
+
+  it('inspect --limit looks at no more than that many', async () => {
+    const result = await cli(['dlq', 'inspect', queue, '--limit', '1', '--json']);
+    expect(result.code, result.stderr).to.equal(0);
+    expect((JSON.parse(result.stdout) as unknown[]).length).to.equal(1);
+  });
+
+  it('tries each URL of a comma-separated AMQP_URL in turn', async () => {
+    // port 1 refuses at once: the CLI goes on to the next URL, as the transport does
+    const result = await cli(['dlq', 'inspect', queue, '--json'], `amqp://guest:guest@127.0.0.1:1, ${url}`);
+    expect(result.code, result.stderr).to.equal(0);
+    expect((JSON.parse(result.stdout) as unknown[]).length).to.equal(2);
+    const none = await cli(['dlq', 'inspect', queue], 'amqp://guest:s3cr3t@127.0.0.1:1,amqp://guest:s3cr3t@127.0.0.1:2');
+    expect(none.code).to.equal(1);
+    expect(none.stderr).to.contain('No broker of AMQP_URL could be reached').and.contain('127.0.0.1:1').and.contain('127.0.0.1:2').and.not.contain('s3cr3t');
   });
 
   it('replay sends the chosen reason back to the service queue', async () => {

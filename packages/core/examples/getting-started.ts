@@ -45,8 +45,8 @@ export async function main(transport: Transport = new InMemoryTransport()): Prom
   await orders.publish(Order.submit, order);
 
   await waitUntil(() => charged.length === 1);
-  await orders.close();
-  await billing.close();
+  // one transport for both: close them together (each lets its handlers finish first)
+  await Promise.all([orders.close(), billing.close()]);
   return charged;
 }
 

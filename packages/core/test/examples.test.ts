@@ -2,8 +2,9 @@ import { expect } from 'chai';
 import { waitFor } from '@tidings/testing';
 import { EventBus, InMemoryTransport, silentLogger } from '../src';
 import { createLogistic } from '../examples/consumer-class';
-import { main as gettingStarted, Order, OrderLine } from '../examples/getting-started';
+import { main as gettingStarted, Order, ORDER_EXCHANGE, OrderLine } from '../examples/getting-started';
 import { main as versioning } from '../examples/versioning';
+import { busWithLogger, type PinoLike } from '../examples/logger';
 
 describe('The documented examples', () => {
   let log: typeof console.log;
@@ -15,6 +16,33 @@ describe('The documented examples', () => {
 
   it('getting started: billing charges the submitted order', async () => {
     expect(await gettingStarted()).to.deep.equal([6]);
+  });
+
+  it('getting started: closing both buses of the shared transport logs no warning', async () => {
+    const written: string[] = [];
+    const write = process.stderr.write;
+    process.stderr.write = ((chunk: string | Uint8Array) => written.push(String(chunk)) > 0) as typeof process.stderr.write;
+    try {
+      expect(await gettingStarted()).to.deep.equal([6]);
+    } finally {
+      process.stderr.write = write;
+    }
+    expect(written.join('')).to.equal('');
+  });
+
+  it('logger: the bus logs through a pino-style logger, each component a binding', async () => {
+    const records: { level: string; bindings: object; fields: object; message: string }[] = [];
+    const pino = (bindings: object): PinoLike => {
+      const at = (level: string) => (fields: object, message: string) => void records.push({ level, bindings, fields, message });
+      return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'), child: (more) => pino({ ...bindings, ...more }) };
+    };
+    const bus = busWithLogger(pino({ app: 'shop' }));
+    bus.queue('logger_example').bind(ORDER_EXCHANGE, 'order.*.submit').on(Order.submit, () => undefined);
+    await bus.start();
+    await bus.close();
+    expect(records.length).to.be.above(0);
+    expect(records.map((r) => r.bindings)).to.deep.include({ app: 'shop', component: 'bus' });
+    expect(records.map((r) => `${r.level} ${r.message}`)).to.include('info connected');
   });
 
   it('consumer class: @On methods schedule and cancel shipments', async () => {

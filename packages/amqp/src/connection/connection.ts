@@ -1,10 +1,10 @@
 import * as amqp from 'amqplib';
 import type { Channel, ChannelModel, SocketOptions } from 'amqplib';
 import { redact, TransportClosedError } from '@tidings/core';
-import { AmqpConnectionError } from '../errors';
 import type { TransportEvents } from '../events';
 import type { ResolvedOptions } from '../options';
 import { backoffDelay } from './backoff';
+import { connectionFailure, type FailedAttempt } from './connection-failure';
 
 export type ConnectionState = 'idle' | 'connecting' | 'connected' | 'reconnecting' | 'closing' | 'closed';
 
@@ -122,7 +122,7 @@ export class Connection {
   private async connectFirst(): Promise<void> {
     this.stateValue = 'connecting';
     const { urls } = this.settings;
-    const failures: string[] = [];
+    const failures: FailedAttempt[] = [];
     for (let i = 0; i < urls.length; i++) {
       const url = urls[(this.urlIndex + i) % urls.length]!;
       try {
@@ -130,15 +130,12 @@ export class Connection {
         this.urlIndex = (this.urlIndex + i) % urls.length;
         return;
       } catch (error) {
-        failures.push(`${redact(url)}: ${redact((error as Error)?.message ?? String(error))}`);
+        failures.push({ url, error });
         if (this.shuttingDown()) break;
       }
     }
     if (this.stateValue === 'connecting') this.stateValue = 'idle';
-    const error = new AmqpConnectionError(
-      `Could not connect to RabbitMQ (${failures.join('; ')}). Check that the broker runs (rabbitmq-server -detached), ` +
-        `that AMQP_URL or the url option points at it, and the credentials.`,
-    );
+    const error = connectionFailure(failures);
     this.rejectConnectedWaiters(error);
     throw error;
   }

@@ -4,6 +4,7 @@ import { bool, finiteNumber, nonEmptyString, objectWith, optionsObject, wholeNum
 import { CONTENT_TYPE_JSON, DEFAULTS, HEADERS, LIMITS } from '../constants';
 import { ConfigurationError, TransportClosedError } from '../errors';
 import type { EventType } from '../event/event-type';
+import { notADescriptorMessage } from '../event/misuse';
 import type { Exchange } from '../exchange';
 import { consoleLogger, type Logger } from '../logger';
 import { getRegistry, type Registry } from '../registry';
@@ -319,6 +320,6 @@ function exchangeSpec(e: Exchange): ExchangeSpec {
 
 function assertDescriptor(event: unknown, method: string): void {
   if (!event || typeof event !== 'object' || !('routingKey' in event) || !('target' in event)) {
-    throw new ConfigurationError(`${method}() needs an event descriptor declared with @Event, e.g. ${method}(Order.submit, ...); got ${String(event)}.`);
+    throw new ConfigurationError(notADescriptorMessage(`${method}()`, event));
   }
 }

@@ -1,4 +1,5 @@
 import type { EventType, PayloadOf } from '../event/event-type';
+import { assertEventDescriptors, isStandardDecoratorCall, standardDecoratorError } from '../event/misuse';
 import { getRegistry } from '../registry/registry';
 import type { HandlerContext } from './context';
 
@@ -8,11 +9,13 @@ import type { HandlerContext } from './context';
  * an instance with `queue.use(instance)`.
  */
 export function On<E extends readonly [EventType<object>, ...EventType<object>[]]>(...events: E) {
+  assertEventDescriptors('@On(...)', events);
   return function <M extends (event: PayloadOf<E[number]>, context: HandlerContext) => unknown>(
     target: object,
     method: string | symbol,
     _descriptor: TypedPropertyDescriptor<M>,
   ): void {
+    if (isStandardDecoratorCall(method)) throw standardDecoratorError('@On(...)');
     getRegistry().addHandlerMethod({ target, method, events });
   };
 }

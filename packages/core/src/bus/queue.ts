@@ -4,6 +4,7 @@ import type { Codec } from '../codec';
 import { ConfigurationError, DecodeError, NonRetryableError, type DeadLetterReason } from '../errors';
 import type { Exchange } from '../exchange';
 import type { EventType, PayloadOf } from '../event/event-type';
+import { assertEventDescriptors } from '../event/misuse';
 import type { Logger } from '../logger';
 import type { Registry } from '../registry';
 import { checkBindingPattern, parseRoutingKey, topicMatches } from '../routing';
@@ -134,6 +135,7 @@ export class EventQueue {
     this.assertOpen('on');
     const list = Array.isArray(events) ? (events as readonly EventType<object>[]) : [events as EventType<object>];
     if (list.length === 0) throw new ConfigurationError(`queue('${this.name}').on([]) needs at least one event.`);
+    assertEventDescriptors(`queue('${this.name}').on()`, list);
     if (typeof handler !== 'function') {
       throw new ConfigurationError(`queue('${this.name}').on(${list[0]!.name}, handler): the handler must be a function.`);
     }
@@ -194,7 +196,7 @@ export class EventQueue {
       if (!admitted.some((e) => families.has(`${e.exchange.name}/${e.family}`))) {
         throw new ConfigurationError(
           `Queue '${this.name}' has a handler for ${reg.events.map((e) => e.name).join(' | ')} but no binding receives any version of it. ` +
-            `Add queue('${this.name}').bind(${reg.events[0]!.exchange.name.toUpperCase()}_EXCHANGE, '${reg.events[0]!.domain}.*.${reg.events[0]!.action}').`,
+            `Bind it to the exchange '${reg.events[0]!.exchange.name}': queue('${this.name}').bind(<that Exchange>, '${reg.events[0]!.domain}.*.${reg.events[0]!.action}').`,
         );
       }
     }

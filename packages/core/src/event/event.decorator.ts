@@ -2,6 +2,7 @@ import type { Exchange } from '../exchange';
 import { ConfigurationError } from '../errors';
 import { getRegistry } from '../registry/registry';
 import { EventType, type EventClass } from './event-type';
+import { isStandardDecoratorCall, standardDecoratorError } from './misuse';
 
 /**
  * Declares an event on a **static** member of its message class:
@@ -20,6 +21,7 @@ export function Event(exchange: Exchange, routingKey: string) {
     target: C & { readonly [P in K]: EventType<InstanceType<C>> },
     member: K,
   ): void {
+    if (isStandardDecoratorCall(member)) throw standardDecoratorError(`@Event('${routingKey}')`);
     if (typeof target !== 'function') {
       throw new ConfigurationError(
         `@Event('${routingKey}') must decorate a static member ('static readonly ${String(member)}: EventType<...>'); ` +

@@ -2,9 +2,11 @@ import { REGISTRY_KEY } from '../constants';
 import { ConfigurationError, DuplicateEventError, TidingsError } from '../errors';
 import type { EventType } from '../event/event-type';
 
-type Caster = (value: object) => object;
+/** Turns an event of one version into another version's shape (an upcaster or a downcaster). */
+export type Caster = (value: object) => object;
 
-interface CasterEntry {
+/** One registered upcaster or downcaster: from which version to which, and how. */
+export interface CasterEntry {
   readonly from: EventType<object>;
   readonly to: EventType<object>;
   readonly fn: Caster;

@@ -8,7 +8,7 @@ import { dirname, resolve } from 'node:path';
 const root = resolve(__dirname, '../../../../..');
 const tracked = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard'], { cwd: root, encoding: 'utf8' }).split('\n');
 const markdown = tracked.filter((f) => /(^|\/)README\.md$/.test(f) || /^docs\/.*\.md$/.test(f)).filter((f) => !f.includes('node_modules'));
-const sources = tracked.filter((f) => /^(examples\/.*|packages\/[^/]+\/(examples|test|bench)\/.*)\.ts$/.test(f));
+const sources = tracked.filter((f) => /^(examples\/.*|packages\/[^/]+\/(examples|test|bench)\/.*|tests\/.*)\.ts$/.test(f));
 
 const normalise = (text: string): string[] => text.split('\n').map((l) => l.trim()).filter((l) => l.length > 0);
 const corpus = sources.map((f) => ({ file: f, lines: normalise(readFileSync(resolve(root, f), 'utf8')) }));
