@@ -189,8 +189,10 @@ export interface RawMessage {
   readonly routingKey: string;
   /** Sent as is when a string or Buffer; JSON-encoded otherwise. */
   readonly body: string | Buffer | object;
-  /** @default 'application/json' */
-  readonly contentType?: string;
+  /** `null` sends none. @default 'application/json' */
+  readonly contentType?: string | null;
+  /** `gzip`, `deflate`, …; none unless given. */
+  readonly contentEncoding?: string;
   readonly headers?: Readonly<Record<string, unknown>>;
   /** @default a random id */
   readonly messageId?: string;
@@ -210,7 +212,8 @@ export function publishRaw(transport: Transport, message: RawMessage): Promise<v
     properties: {
       messageId: message.messageId ?? `raw-${randomBytes(6).toString('hex')}`,
       timestamp: Date.now(),
-      contentType: message.contentType ?? 'application/json',
+      contentType: message.contentType === null ? undefined : (message.contentType ?? 'application/json'),
+      contentEncoding: message.contentEncoding,
       headers: { ...message.headers },
     },
   });

@@ -1,6 +1,6 @@
 import { bool, oneOf, optionsObject, wholeNumber } from '../config';
 import { CONTENT_TYPE_JSON, HEADERS, LIMITS } from '../constants';
-import type { Codec } from '../codec';
+import { isIdentityEncoding, isJsonContentType, type Codec } from '../codec';
 import { ConfigurationError, DecodeError, NonRetryableError, type DeadLetterReason } from '../errors';
 import type { Exchange } from '../exchange';
 import type { EventType, PayloadOf } from '../event/event-type';
@@ -273,9 +273,15 @@ export class EventQueue {
     const { registry, codec } = this.host;
     let wire: EventType<object> | undefined;
     try {
-      const contentType = delivery.properties.contentType;
-      if (contentType !== undefined && contentType !== '' && !contentType.startsWith(CONTENT_TYPE_JSON)) {
-        throw new DecodeError('content-type', `Content type '${contentType}' is not ${CONTENT_TYPE_JSON}; Tidings events are UTF-8 JSON.`);
+      const { contentType, contentEncoding } = delivery.properties;
+      if (!isJsonContentType(contentType)) {
+        throw new DecodeError('content-type', `Content type '${contentType}' is not ${CONTENT_TYPE_JSON} (optionally with charset=utf-8); Tidings events are UTF-8 JSON.`);
+      }
+      if (!isIdentityEncoding(contentEncoding)) {
+        throw new DecodeError(
+          'content-encoding',
+          `Content encoding '${contentEncoding}' is not one Tidings reads (none, utf-8 or identity): the body would not be JSON. Publish it uncompressed.`,
+        );
       }
       wire = registry.eventFor(delivery.exchange, delivery.routingKey);
       if (!wire) throw new DecodeError('unknown-event', this.unknownEventMessage(delivery));

@@ -7,6 +7,8 @@ import { TidingsError } from './tidings-error';
 export type DeadLetterReason =
   | 'malformed-json'
   | 'content-type'
+  /** A content encoding other than none, `utf-8` or `identity` (`gzip`, `deflate`): the bytes are not JSON. */
+  | 'content-encoding'
   | 'forbidden-key'
   | 'unknown-event'
   | 'validation-failed'

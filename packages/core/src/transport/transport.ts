@@ -6,6 +6,11 @@ export interface MessageProperties {
   readonly messageId: string;
   readonly timestamp: number;
   readonly contentType?: string;
+  /**
+   * How the body was encoded on top of its content type (`gzip`, `deflate`). Tidings never sets
+   * it; a consumer dead-letters a delivery with one other than `utf-8` or `identity`.
+   */
+  readonly contentEncoding?: string;
   /** The routing key the event was published with. */
   readonly type?: string;
   /** The publishing service's name. */
