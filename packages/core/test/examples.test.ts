@@ -3,6 +3,7 @@ import { waitFor } from '@tidings/testing';
 import { EventBus, InMemoryTransport, silentLogger } from '../src';
 import { createLogistic } from '../examples/consumer-class';
 import { main as gettingStarted, Order, OrderLine } from '../examples/getting-started';
+import { attach } from '../examples/publishing';
 import { main as versioning } from '../examples/versioning';
 
 describe('The documented examples', () => {
@@ -30,6 +31,16 @@ describe('The documented examples', () => {
     await orders.publish(Order.chargeback, order);
     await waitFor(() => logistic.shipments.get(4) === 'cancelled', { timeoutMs: 10_000, message: 'the shipment to be cancelled' });
     await Promise.all([bus.close(), orders.close()]);
+  });
+
+  it('publishing: an attachment within its 8 MiB is sent, a larger one is refused before sending', async () => {
+    const bus = new EventBus({ service: 'files', logger: silentLogger });
+    try {
+      expect(await attach(bus, 'small.pdf', Buffer.alloc(1024 * 1024))).to.equal('sent'); // above the bus's 1 MiB once in base64
+      expect(await attach(bus, 'huge.iso', Buffer.alloc(7 * 1024 * 1024))).to.equal('too large'); // 9.3 MiB in base64
+    } finally {
+      await bus.close();
+    }
   });
 
   it('versioning: v1 and v2 reach the v2 handler and the union handler', async () => {

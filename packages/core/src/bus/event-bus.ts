@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { CompiledCodec, type Codec } from '../codec';
 import { bool, finiteNumber, nonEmptyString, objectWith, optionsObject, wholeNumber } from '../config';
 import { CONTENT_TYPE_JSON, DEFAULTS, HEADERS, LIMITS } from '../constants';
-import { ConfigurationError, TransportClosedError } from '../errors';
+import { ConfigurationError, MessageTooLargeError, TransportClosedError } from '../errors';
 import type { EventType } from '../event/event-type';
 import type { Exchange } from '../exchange';
 import { consoleLogger, type Logger } from '../logger';
@@ -45,6 +45,13 @@ export interface EventBusOptions {
   readonly mandatory?: boolean;
   /** How long `close()` waits for running handlers, in ms from 0 to 2147483647. @default 10000 */
   readonly closeTimeoutMs?: number;
+  /**
+   * Largest encoded body in bytes, a whole number from 1 to 536870912, for every event that does
+   * not set its own in `@Event(..., { maxBodyBytes })`: a larger publish throws MessageTooLargeError
+   * before anything is sent; a larger delivery is dead-lettered as `too-large`, never parsed.
+   * @default 1048576 (1 MiB)
+   */
+  readonly maxBodyBytes?: number;
 }
 
 export interface BusHealth {
@@ -93,6 +100,7 @@ export class EventBus {
   private readonly prefetch: number;
   private readonly mandatory: boolean;
   private readonly closeTimeoutMs: number;
+  private readonly maxBodyBytes: number;
 
   constructor(options: EventBusOptions) {
     if (options === null || typeof options !== 'object') {
@@ -113,10 +121,12 @@ export class EventBus {
     this.prefetch = wholeNumber(OWNER, 'prefetch', options.prefetch ?? DEFAULTS.prefetch, 1, LIMITS.prefetch);
     this.mandatory = bool(OWNER, 'mandatory', options.mandatory ?? true);
     this.closeTimeoutMs = finiteNumber(OWNER, 'closeTimeoutMs', options.closeTimeoutMs ?? DEFAULTS.closeTimeoutMs, 0, LIMITS.timerMs);
+    this.maxBodyBytes = wholeNumber(OWNER, 'maxBodyBytes', options.maxBodyBytes ?? DEFAULTS.maxBodyBytes, 1, LIMITS.maxBodyBytes);
     this.host = {
       registry: this.registry,
       codec: this.codec,
       logger: this.logger,
+      maxBodyBytes: this.maxBodyBytes,
       shutdownSignal: this.shutdown.signal,
       publishFrom: (context, event, instance, opts) => this.publishFrom(context, event, instance, opts),
     };
@@ -209,6 +219,7 @@ export class EventBus {
       // the common case, kept free of needless awaits: one version, usually a synchronous codec
       let body = this.codec.encode(event, instance);
       if (!Buffer.isBuffer(body)) body = await body;
+      this.assertSize(event as EventType<object>, body);
       if (!this.declaredExchanges.has(event.exchange.name)) await this.declareExchange(event.exchange);
       return this.send(event as EventType<object>, body, options, options.messageId ?? randomUUID());
     }
@@ -224,10 +235,17 @@ export class EventBus {
       versions.push([older, downcast(instance)]);
     }
     const bodies = await Promise.all(versions.map(([e, value]) => this.codec.encode(e, value)));
+    versions.forEach(([e], i) => this.assertSize(e, bodies[i]!));
     await this.declareExchange(event.exchange);
     const messageId = options.messageId ?? randomUUID();
     const shared = { ...options, correlationId: options.correlationId ?? messageId };
     await Promise.all(versions.map(([e], i) => this.send(e, bodies[i]!, shared, i === 0 ? messageId : randomUUID())));
+  }
+
+  /** Refuses a body over the event's limit, before anything is sent: its consumers would dead-letter it. */
+  private assertSize(event: EventType<object>, body: Buffer): void {
+    const limit = event.maxBodyBytes ?? this.maxBodyBytes;
+    if (body.length > limit) throw new MessageTooLargeError(event.name, event.routingKey, body.length, limit);
   }
 
   /** Declares an exchange before its first publish; concurrent first publishes share one declaration. */

@@ -41,6 +41,8 @@ interface Registration {
 
 /** The handlers that one delivery of one wire version goes to. */
 interface Plan {
+  /** Largest body this version may have: the event's own limit, else the bus's. */
+  readonly maxBodyBytes: number;
   readonly groups: readonly {
     readonly target: EventType<object> | undefined; // undefined: union handlers, no upcast
     readonly handlers: readonly Registration[];
@@ -59,6 +61,8 @@ export interface QueueHost {
   readonly registry: Registry;
   readonly codec: Codec;
   readonly logger: Logger;
+  /** The bus's body limit, for events that do not set their own. */
+  readonly maxBodyBytes: number;
   publishFrom(context: HandlerContext, event: EventType<object>, instance: object, options?: PublishOptions): Promise<void>;
   readonly shutdownSignal: AbortSignal;
 }
@@ -254,8 +258,9 @@ export class EventQueue {
     if (groups.length === 0 && !error) {
       error = { reason: 'no-handler', message: `Queue '${this.name}' receives ${wire.name} but has no handler for it: register queue('${this.name}').on(${wire.target.name}.${wire.member}, handler) or narrow the binding.` };
     }
+    const maxBodyBytes = wire.maxBodyBytes ?? this.host.maxBodyBytes;
     // all or none: a delivery that one of its handlers cannot take is dead-lettered, not half-handled
-    return error ? { groups: [], error } : { groups };
+    return error ? { maxBodyBytes, groups: [], error } : { maxBodyBytes, groups };
   }
 
   /** @internal handles one delivery and says what to do with it. Never throws. */
@@ -286,6 +291,10 @@ export class EventQueue {
       wire = registry.eventFor(delivery.exchange, delivery.routingKey);
       if (!wire) throw new DecodeError('unknown-event', this.unknownEventMessage(delivery));
       const plan = this.planFor(wire);
+      // before parsing: a length comparison is all an oversized body costs
+      if (delivery.body.length > plan.maxBodyBytes) {
+        throw new DecodeError('too-large', `The body is ${delivery.body.length} bytes, more than the ${plan.maxBodyBytes} bytes ${wire.name} may have (maxBodyBytes); it was not parsed.`);
+      }
       if (plan.error) throw new DecodeError(plan.error.reason, plan.error.message);
       let decoded = codec.decode(wire, delivery.body);
       if (isThenable(decoded)) decoded = await decoded;

@@ -9,3 +9,4 @@ export * from './configuration-error';
 export * from './topology-error';
 export * from './transport-closed-error';
 export * from './publish-error';
+export * from './message-too-large-error';

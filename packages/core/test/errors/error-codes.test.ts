@@ -7,6 +7,7 @@ import {
   DuplicateEventError,
   EventValidationError,
   InvalidRoutingKeyError,
+  MessageTooLargeError,
   NonRetryableError,
   PublishError,
   TIDINGS_ERROR_CODES,
@@ -26,6 +27,7 @@ describe('TidingsErrorCode', () => {
     new NonRetryableError('m'),
     new UnroutableError('x', 'k'),
     new PublishError('m', 'id'),
+    new MessageTooLargeError('e', 'k', 2, 1),
     new TopologyError('m'),
     new TransportClosedError('publish'),
   ];
