@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { IsBase64, IsString } from 'class-validator';
-import { Event, EventBus, EventType, Exchange, MessageTooLargeError } from '@tidings/core';
+import { Event, EventBus, EventType, Exchange, MessageTooLargeError, PublishError, UnroutableError } from '@tidings/core';
 
 export const FILES = new Exchange('files');
 
@@ -22,5 +22,45 @@ export async function attach(bus: EventBus, name: string, content: Buffer): Prom
     // nothing reached the broker: store the file elsewhere and publish a link to it instead
     if (error instanceof MessageTooLargeError) return 'too large';
     throw error;
+  }
+}
+
+/**
+ * Publishes what it is given; a publish the broker did not take is parked on its error, which
+ * knows the event and the instance, and published again by `flush()`.
+ */
+export class ParkingPublisher {
+  private readonly parked: (PublishError | UnroutableError)[] = [];
+
+  constructor(private readonly bus: EventBus) {}
+
+  async publish(attachment: Attachment): Promise<void> {
+    try {
+      await this.bus.publish(Attachment.attached, attachment);
+    } catch (error) {
+      // a nack, a full buffer, no queue bound yet: worth another try later
+      if (error instanceof PublishError || error instanceof UnroutableError) this.parked.push(error);
+      else throw error; // invalid or too large: another try cannot help
+    }
+  }
+
+  /** What is waiting: `error.event` and `error.instance` are what was published. */
+  waiting(): string[] {
+    return this.parked.map((error) => `${error.event?.routingKey}: ${(error.instance as Attachment).name}`);
+  }
+
+  /** Publishes every parked event again, with its message id; one that fails again stays parked. */
+  async flush(): Promise<number> {
+    let sent = 0;
+    for (const error of this.parked.splice(0)) {
+      try {
+        await error.retry();
+        sent++;
+      } catch (again) {
+        if (again instanceof PublishError || again instanceof UnroutableError) this.parked.push(again);
+        else throw again;
+      }
+    }
+    return sent;
   }
 }

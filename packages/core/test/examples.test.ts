@@ -3,7 +3,7 @@ import { waitFor } from '@tidings/testing';
 import { EventBus, InMemoryTransport, silentLogger } from '../src';
 import { createLogistic } from '../examples/consumer-class';
 import { main as gettingStarted, Order, OrderLine } from '../examples/getting-started';
-import { attach } from '../examples/publishing';
+import { attach, Attachment, FILES, ParkingPublisher } from '../examples/publishing';
 import { main as versioning } from '../examples/versioning';
 
 describe('The documented examples', () => {
@@ -40,6 +40,29 @@ describe('The documented examples', () => {
       expect(await attach(bus, 'huge.iso', Buffer.alloc(7 * 1024 * 1024))).to.equal('too large'); // 9.3 MiB in base64
     } finally {
       await bus.close();
+    }
+  });
+
+  it('publishing: a publish no queue took is parked on its error and published again once one does', async () => {
+    const transport = new InMemoryTransport();
+    const bus = new EventBus({ service: 'files', transport, logger: silentLogger });
+    const files = new EventBus({ service: 'archive', transport, logger: silentLogger });
+    const archived: string[] = [];
+    files
+      .queue('archive')
+      .bind(FILES, 'file.*.attached')
+      .on(Attachment.attached, (a) => void archived.push(a.name));
+    try {
+      const publisher = new ParkingPublisher(bus);
+      await publisher.publish(Object.assign(new Attachment(), { name: 'a.txt', content: 'aGk=' })); // no queue bound yet: UnroutableError, parked
+      expect(publisher.waiting()).to.deep.equal(['file.v1.attached: a.txt']);
+      await files.start();
+      expect(await publisher.flush()).to.equal(1);
+      expect(publisher.waiting()).to.deep.equal([]);
+      await waitFor(() => archived.length === 1, { message: 'the parked attachment to arrive' });
+      expect(archived).to.deep.equal(['a.txt']);
+    } finally {
+      await Promise.all([bus.close(), files.close()]);
     }
   });
 

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { CompiledCodec, type Codec } from '../codec';
 import { bool, finiteNumber, nonEmptyString, objectWith, optionsObject, wholeNumber } from '../config';
 import { CONTENT_TYPE_JSON, DEFAULTS, HEADERS, LIMITS } from '../constants';
-import { ConfigurationError, MessageTooLargeError, TransportClosedError } from '../errors';
+import { ConfigurationError, MessageTooLargeError, PublishError, TransportClosedError, UnroutableError } from '../errors';
 import type { EventType } from '../event/event-type';
 import type { Exchange } from '../exchange';
 import { consoleLogger, type Logger } from '../logger';
@@ -221,7 +221,12 @@ export class EventBus {
       if (!Buffer.isBuffer(body)) body = await body;
       this.assertSize(event as EventType<object>, body);
       if (!this.declaredExchanges.has(event.exchange.name)) await this.declareExchange(event.exchange);
-      return this.send(event as EventType<object>, body, options, options.messageId ?? randomUUID());
+      const messageId = options.messageId ?? randomUUID();
+      try {
+        return await this.send(event as EventType<object>, body, options, messageId);
+      } catch (error) {
+        throw this.recordAttempt(error, event as EventType<object>, instance, options, messageId);
+      }
     }
     // Every version is checked and encoded before any is sent: a migration publishes all or none.
     const versions: [EventType<object>, object][] = [[event as EventType<object>, instance]];
@@ -239,7 +244,22 @@ export class EventBus {
     await this.declareExchange(event.exchange);
     const messageId = options.messageId ?? randomUUID();
     const shared = { ...options, correlationId: options.correlationId ?? messageId };
-    await Promise.all(versions.map(([e], i) => this.send(e, bodies[i]!, shared, i === 0 ? messageId : randomUUID())));
+    await Promise.all(
+      versions.map(([e, value], i) => {
+        const id = i === 0 ? messageId : randomUUID();
+        return this.send(e, bodies[i]!, shared, id).catch((error: unknown) => {
+          throw this.recordAttempt(error, e, value, { ...shared, alsoAs: undefined }, id);
+        });
+      }),
+    );
+  }
+
+  /** Keeps on the error what was published, so the caller can publish it again (`error.retry()`). */
+  private recordAttempt(error: unknown, event: EventType<object>, instance: object, options: PublishOptions, messageId: string): unknown {
+    if (error instanceof PublishError || error instanceof UnroutableError) {
+      error.recordAttempt({ event, instance, republish: () => this.publish(event, instance, { ...options, messageId }) });
+    }
+    return error;
   }
 
   /** Refuses a body over the event's limit, before anything is sent: its consumers would dead-letter it. */
