@@ -44,6 +44,7 @@ export function watch(transport: AmqpTransport): () => void {
   return transport.subscribe((event) => {
     if (event.type === 'disconnected') console.warn('RabbitMQ connection lost; reconnecting', event.error?.message);
     if (event.type === 'blocked') console.warn(`RabbitMQ blocks publishing: ${event.reason}`);
+    if (event.type === 'unblocked') console.info('RabbitMQ takes publishes again');
   });
 }
 

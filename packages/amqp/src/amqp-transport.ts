@@ -174,7 +174,9 @@ export class AmqpTransport implements Transport {
   health(): TransportHealth {
     const consumers: Record<string, number> = {};
     for (const c of this.consumers) if (c.active) consumers[c.queue] = (consumers[c.queue] ?? 0) + 1;
-    return { connected: this.connection.connected, consumers, pendingPublishes: this.publisher.pending };
+    const blocked = this.connection.blocked;
+    const health: TransportHealth = { connected: this.connection.connected, consumers, pendingPublishes: this.publisher.pending };
+    return blocked === undefined ? health : { ...health, blocked };
   }
 
   subscribe(listener: (event: TransportEvent) => void): () => void {

@@ -49,6 +49,7 @@ export class Connection {
   private urlIndex = 0;
   private reconnectAttempt = 0;
   private reconnectTimer: NodeJS.Timeout | undefined;
+  private blockedReason: string | undefined;
 
   constructor(
     private readonly settings: ConnectionSettings,
@@ -68,6 +69,11 @@ export class Connection {
 
   get connected(): boolean {
     return this.stateValue === 'connected' && this.model !== undefined;
+  }
+
+  /** Why the broker blocks publishing on the live connection (a memory or disk alarm); undefined when it does not. */
+  get blocked(): string | undefined {
+    return this.blockedReason;
   }
 
   /** Not narrowed by the compiler: the state changes across awaits. */
@@ -171,8 +177,16 @@ export class Connection {
     model.on('error', (err: Error) => logger.warn(`connection error: ${redact(err.message)}`));
     model.on('handler-error', (err: Error) => this.events.error(err));
     model.on('close', (err?: Error) => this.onClosed(model, err));
-    model.on('blocked', (reason: string) => this.events.emit({ type: 'blocked', reason: String(reason) }));
-    model.on('unblocked', () => this.events.emit({ type: 'unblocked' }));
+    model.on('blocked', (reason: string) => {
+      if (this.model !== model) return;
+      this.blockedReason = String(reason);
+      this.events.emit({ type: 'blocked', reason: this.blockedReason });
+    });
+    model.on('unblocked', () => {
+      if (this.model !== model || this.blockedReason === undefined) return;
+      this.blockedReason = undefined;
+      this.events.emit({ type: 'unblocked' });
+    });
     // While closing, a reconnect still goes ahead: it delivers the publishes close() waits for.
     if (this.stateValue === 'closed') {
       await model.close().catch(() => undefined);
@@ -201,6 +215,8 @@ export class Connection {
   private onClosed(model: ChannelModel, err: Error | undefined): void {
     if (this.model !== model) return;
     this.model = undefined;
+    // the block was the lost connection's; a new one starts unblocked, and the broker blocks it again if the alarm lasts
+    this.blockedReason = undefined;
     this.hooks.lost();
     if (this.stateValue === 'closed') return;
     const error = err ? new Error(redact(err.message)) : undefined;

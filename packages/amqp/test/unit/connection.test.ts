@@ -131,6 +131,34 @@ describe('Connection (against a fake amqplib connect)', () => {
     });
   });
 
+  describe('blocked', () => {
+    it('reports the reason while the broker blocks publishing, and clears it when it unblocks', async () => {
+      const h = harness(['amqp://a:5672']);
+      await h.connection.connect();
+      expect(h.connection.blocked).to.equal(undefined);
+      h.opened[0]!.model.emit('blocked', 'low on memory');
+      expect(h.connection.blocked).to.equal('low on memory');
+      expect(h.connection.connected, 'still connected: only publishing is held').to.equal(true);
+      h.opened[0]!.model.emit('unblocked');
+      expect(h.connection.blocked).to.equal(undefined);
+      expect(h.events).to.deep.equal([{ type: 'connected', url: 'amqp://a:5672' }, { type: 'blocked', reason: 'low on memory' }, { type: 'unblocked' }]);
+    });
+
+    it('forgets the block of a lost connection, and ignores what an old connection says', async () => {
+      const h = harness(['amqp://a:5672']);
+      await h.connection.connect();
+      const old = h.opened[0]!.model;
+      old.emit('blocked', 'low on disk');
+      old.drop();
+      expect(h.connection.blocked).to.equal(undefined);
+      await waitFor(() => h.connection.connected, { message: 'the reconnect' });
+      old.emit('blocked', 'late news from the old connection');
+      old.emit('unblocked');
+      expect(h.connection.blocked).to.equal(undefined);
+      expect(h.events.filter((e) => e.type === 'blocked' || e.type === 'unblocked')).to.deep.equal([{ type: 'blocked', reason: 'low on disk' }]);
+    });
+  });
+
   describe('release', () => {
     it('closes the live connection and refuses to connect again', async () => {
       const h = harness(['amqp://a:5672']);

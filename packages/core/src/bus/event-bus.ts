@@ -138,7 +138,8 @@ export class EventBus {
         else this.logger.warn(`disconnected${event.error ? `: ${event.error.message}` : ''}`);
       }
       else if (event.type === 'connected') this.logger.info('connected');
-      else if (event.type === 'blocked') this.logger.warn(`broker blocked publishing: ${event.reason}`);
+      else if (event.type === 'blocked') this.logger.warn(`broker blocked publishing: ${event.reason}; publishes wait until it unblocks`);
+      else if (event.type === 'unblocked') this.logger.info('broker unblocked publishing');
     });
   }
 

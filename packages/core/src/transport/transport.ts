@@ -98,12 +98,18 @@ export interface TransportHealth {
   readonly consumers: Readonly<Record<string, number>>;
   /** Publishes held while disconnected or waiting for a confirm. */
   readonly pendingPublishes: number;
+  /**
+   * Present while the broker blocks publishing (a memory or disk alarm): the reason it gave, such
+   * as `'low on memory'`. Publishes wait in the buffer meanwhile; `connected` stays true.
+   */
+  readonly blocked?: string;
 }
 
 export type TransportEvent =
   | { readonly type: 'connected'; readonly url?: string }
   | { readonly type: 'disconnected'; readonly error?: Error }
   | { readonly type: 'error'; readonly error: Error }
+  /** The broker stopped reading from publishers (a memory or disk alarm); `health().blocked` holds the reason until `unblocked`. */
   | { readonly type: 'blocked'; readonly reason: string }
   | { readonly type: 'unblocked' };
 
