@@ -64,6 +64,11 @@ export class AmqpTransport implements Transport {
           for (const c of this.consumers) c.onConnectionLost();
         },
         neededWhileClosing: () => this.publisher.pending > 0,
+        gaveUp: (error) => {
+          this.publisher.failAll(
+            (id) => new PublishError(`The message was not sent: no connection to RabbitMQ. ${error.message}`, id, { cause: error }),
+          );
+        },
       },
       this.events,
     );

@@ -47,8 +47,17 @@ export interface AmqpTransportOptions {
   readonly heartbeatSeconds?: number;
   /** TLS options for `amqps://` URLs. @default none */
   readonly tls?: AmqpTlsOptions;
-  /** Backoff between reconnection attempts: exponential with jitter. */
+  /** Backoff between reconnection attempts (and start-up attempts): exponential with jitter. */
   readonly reconnect?: AmqpReconnectOptions;
+  /**
+   * How long the first connection keeps trying, in ms from 0 to 2147483647: while no URL accepts
+   * one (a service started before its broker), `connect()` and `bus.start()` try again with the
+   * reconnect backoff, logging each failed attempt at warn, and reject with AmqpConnectionError once
+   * this much time has passed; publishes made meanwhile wait in the publish buffer. `0` tries each
+   * URL once and fails at once.
+   * @default 60000
+   */
+  readonly startupDeadlineMs?: number;
   /**
    * Publishes held while disconnected or awaiting confirms (a whole number ≥ 1); when full,
    * `publish` rejects with PublishError.
@@ -68,6 +77,7 @@ export interface ResolvedOptions {
   readonly tls: AmqpTlsOptions;
   readonly initialDelayMs: number;
   readonly maxDelayMs: number;
+  readonly startupDeadlineMs: number;
   readonly publishBufferSize: number;
   readonly closeTimeoutMs: number;
   readonly logger: Logger;
@@ -105,6 +115,7 @@ export function resolveOptions(options: AmqpTransportOptions): ResolvedOptions {
     tls,
     initialDelayMs,
     maxDelayMs,
+    startupDeadlineMs: finiteNumber(OWNER, 'startupDeadlineMs', options.startupDeadlineMs ?? 60_000, 0, LIMITS.timerMs),
     publishBufferSize: wholeNumber(OWNER, 'publishBufferSize', options.publishBufferSize ?? 10_000, 1),
     closeTimeoutMs: finiteNumber(OWNER, 'closeTimeoutMs', options.closeTimeoutMs ?? 10_000, 0, LIMITS.timerMs),
     logger: objectWith<Logger>(OWNER, 'logger', options.logger ?? consoleLogger('warn'), ['debug', 'info', 'warn', 'error', 'child'], "consoleLogger('info')").child('amqp'),

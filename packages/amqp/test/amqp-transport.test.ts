@@ -452,7 +452,7 @@ describe('AmqpTransport', function () {
 
   describe('connection', () => {
     it('fails the first connect with an AmqpConnectionError that names each URL without its password', async () => {
-      const t = make({ url: ['amqp://user:s3cret@127.0.0.1:1', 'amqp://other:hunter2@127.0.0.1:2'] });
+      const t = make({ url: ['amqp://user:s3cret@127.0.0.1:1', 'amqp://other:hunter2@127.0.0.1:2'], startupDeadlineMs: 0 });
       const error = await expectRejection(t.connect(), AmqpConnectionError, 'rabbitmq-server -detached');
       expect(error.message).to.contain('amqp://user:***@127.0.0.1:1');
       expect(error.message).to.contain('amqp://other:***@127.0.0.1:2');
