@@ -230,8 +230,9 @@ describe('AmqpTransport', function () {
       expect((rejected[0]!.reason as Error).message).to.match(/publishBufferSize = 5.*raise publishBufferSize/);
     });
 
-    it('holds publishes made before the first connection and rejects them on close', async () => {
-      const t = make({ publishBufferSize: 2 });
+    it('holds publishes made before the first connection in the bounded buffer, and rejects them on close', async () => {
+      // a broker that is not there (yet): the transport keeps trying to make its first connection
+      const t = make({ url: 'amqp://guest:guest@127.0.0.1:1', startupDeadlineMs: 60_000, publishBufferSize: 2, closeTimeoutMs: 500 });
       const first = t.publish(message());
       const second = t.publish(message());
       await expectRejection(t.publish(message()), PublishError, 'not connected');

@@ -173,13 +173,17 @@ export class EventBus {
       const received = new Set<EventType<object>>();
       for (const queue of this.queues.values()) queue.prepare().forEach((e) => received.add(e));
       this.codec.precompile?.(...received);
-      await this.connect();
       const exchanges = new Map<string, Exchange>();
       for (const queue of this.queues.values()) for (const b of queue.bindings) exchanges.set(b.exchange.name, b.exchange);
-      await this.transport.declare({
-        exchanges: [...exchanges.values()].filter((e) => !this.declaredExchanges.has(e.name)).map(exchangeSpec),
-        queues: [...this.queues.values()].map((q) => q.spec()),
-      });
+      // Declared while connecting, not after: a transport still connecting declares the topology
+      // first on its connection, before publishes made meanwhile flow and find no queue.
+      await Promise.all([
+        this.connect(),
+        this.transport.declare({
+          exchanges: [...exchanges.values()].filter((e) => !this.declaredExchanges.has(e.name)).map(exchangeSpec),
+          queues: [...this.queues.values()].map((q) => q.spec()),
+        }),
+      ]);
       exchanges.forEach((e) => this.declaredExchanges.add(e.name));
       for (const queue of this.queues.values()) {
         if (this.state !== 'starting') break; // close() was called meanwhile
@@ -274,8 +278,11 @@ export class EventBus {
     if (this.declaredExchanges.has(exchange.name)) return Promise.resolve();
     let declaring = this.declaringExchanges.get(exchange.name);
     if (!declaring) {
-      declaring = this.connect()
-        .then(() => this.transport.declare({ exchanges: [exchangeSpec(exchange)], queues: [] }))
+      // Connecting starts here but is not awaited: a transport still connecting takes the exchange
+      // for the connection it makes, and the publish waits in its bounded buffer, not here.
+      this.connect().catch(() => undefined);
+      declaring = this.transport
+        .declare({ exchanges: [exchangeSpec(exchange)], queues: [] })
         .then(() => void this.declaredExchanges.add(exchange.name))
         .finally(() => this.declaringExchanges.delete(exchange.name));
       this.declaringExchanges.set(exchange.name, declaring);

@@ -120,7 +120,11 @@ export type TransportEvent =
 export interface Transport {
   /** Connects (idempotent). */
   connect(): Promise<void>;
-  /** Declares exchanges, queues, bindings, dead-letter queues and retry paths, idempotently. */
+  /**
+   * Declares exchanges, queues, bindings, dead-letter queues and retry paths, idempotently. The bus
+   * may call it while `connect()` is still under way (the exchange of a first publish): a transport
+   * connects if it must, or declares the exchanges on the connection it is making.
+   */
   declare(topology: Topology): Promise<void>;
   /** Resolves once the message is durable (broker confirm); rejects with a TidingsError otherwise. */
   publish(message: OutgoingMessage): Promise<void>;
