@@ -48,7 +48,7 @@ export function rabbitmqServerInstalled(): boolean {
   });
 }
 
-/** Two ports that are free now, on loopback. */
+/** A port that is free now, on loopback. */
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
@@ -77,7 +77,10 @@ export async function createNode(label: string): Promise<TestNode> {
   const name = `tidings-${label}-${randomBytes(3).toString('hex')}@localhost`;
   const port = await freePort();
   let distPort = await freePort();
-  while (distPort === port) distPort = await freePort();
+  for (let tries = 1; distPort === port; tries++) {
+    if (tries >= 10) throw new Error('createNode: no second free port on 127.0.0.1');
+    distPort = await freePort();
+  }
   const dir = mkdtempSync(join(tmpdir(), 'tidings-node-'));
   // rabbitmq-server may run as the rabbitmq user (the Debian wrappers switch to it), so it must be able to write here
   chmodSync(dir, 0o777);
