@@ -1,5 +1,5 @@
 import type { EventType } from '../event/event-type';
-import { retryAttempt, type PublishAttempt } from './publish-error';
+import { retryAttempt, type PublishAttempt } from './publish-attempt';
 import { TidingsError } from './tidings-error';
 
 /** A publish that no queue was bound to receive; it was not stored anywhere. */
