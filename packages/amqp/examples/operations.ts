@@ -45,6 +45,7 @@ export function watch(transport: AmqpTransport): () => void {
     // a close() you asked for is a 'disconnected' without an error; a lost connection has one
     if (event.type === 'disconnected' && event.error) console.warn('RabbitMQ connection lost; reconnecting', event.error.message);
     if (event.type === 'blocked') console.warn(`RabbitMQ blocks publishing: ${event.reason}`);
+    if (event.type === 'unblocked') console.info('RabbitMQ takes publishes again');
   });
 }
 

@@ -64,6 +64,11 @@ export class AmqpTransport implements Transport {
           for (const c of this.consumers) c.onConnectionLost();
         },
         neededWhileClosing: () => this.publisher.pending > 0,
+        gaveUp: (error) => {
+          this.publisher.failAll(
+            (id) => new PublishError(`The message was not sent: no connection to RabbitMQ. ${error.message}`, id, { cause: error }),
+          );
+        },
       },
       this.events,
     );
@@ -90,6 +95,15 @@ export class AmqpTransport implements Transport {
 
   async declare(topology: Topology): Promise<void> {
     this.assertOpen('declare topology');
+    if (this.connection.current === undefined && this.connection.state !== 'idle') {
+      // Given while the connection is being made (at start-up, or again after a loss): declared
+      // first thing on that connection, before the publish buffer flushes, so a publish made
+      // meanwhile waits in that bounded buffer and finds its exchange and the queues on arrival.
+      // An exchange for a publish needs nothing more; queues are declared again below once
+      // connected, so that a refusal rejects this call.
+      this.declarer.remember(topology);
+      if (topology.queues.length === 0) return;
+    }
     // A connection lost midway is retried on the next one, however often the connection churns
     // (each try waits for a live connection, so this never spins); a refusal by the broker is
     // final, and so is a "loss" seen five times on a connection that stayed up.
@@ -116,7 +130,12 @@ export class AmqpTransport implements Transport {
       messageId: message.properties.messageId,
     };
     // The common case stays synchronous up to the write: no extra promise hop per message.
-    if (this.declarer.isKnownExchange(message.exchange) || !this.connection.current) return this.publisher.publish(request);
+    if (this.declarer.isKnownExchange(message.exchange)) return this.publisher.publish(request);
+    if (!this.connection.current) {
+      // buffered until a connection comes; when none is being made (a start-up that gave up), one is
+      if (this.connection.state === 'idle') this.connection.connect().catch(() => undefined);
+      return this.publisher.publish(request);
+    }
     return this.declarer.ensureExchange(message.exchange).then(() => this.publisher.publish(request));
   }
 
@@ -174,7 +193,9 @@ export class AmqpTransport implements Transport {
   health(): TransportHealth {
     const consumers: Record<string, number> = {};
     for (const c of this.consumers) if (c.active) consumers[c.queue] = (consumers[c.queue] ?? 0) + 1;
-    return { connected: this.connection.connected, consumers, pendingPublishes: this.publisher.pending };
+    const blocked = this.connection.blocked;
+    const health: TransportHealth = { connected: this.connection.connected, consumers, pendingPublishes: this.publisher.pending };
+    return blocked === undefined ? health : { ...health, blocked };
   }
 
   subscribe(listener: (event: TransportEvent) => void): () => void {

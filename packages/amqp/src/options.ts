@@ -43,12 +43,28 @@ export interface AmqpTransportOptions {
   readonly url?: string | readonly string[];
   /** Shown in the management UI. @default the process title */
   readonly connectionName?: string;
-  /** AMQP heartbeat in whole seconds (0 to 65535; 0 switches it off); a silent broker is detected after about twice this. @default 30 */
+  /**
+   * AMQP heartbeat in whole seconds (0 to 65535; 0 switches it off). A connection that goes
+   * silent (a dead broker, a lost route) is closed and reconnected within three heartbeats, 30 s
+   * with the default: amqplib checks once a heartbeat and gives up after two checks in a row saw
+   * nothing. Publishes wait meanwhile. The broker uses the lower of its own setting (60 s by
+   * default) and this one.
+   * @default 10
+   */
   readonly heartbeatSeconds?: number;
   /** TLS options for `amqps://` URLs. @default none */
   readonly tls?: AmqpTlsOptions;
-  /** Backoff between reconnection attempts: exponential with jitter. */
+  /** Backoff between reconnection attempts (and start-up attempts): exponential with jitter. */
   readonly reconnect?: AmqpReconnectOptions;
+  /**
+   * How long the first connection keeps trying, in ms from 0 to 2147483647: while no URL accepts
+   * one (a service started before its broker), `connect()` and `bus.start()` try again with the
+   * reconnect backoff, logging each failed attempt at warn, and reject with AmqpConnectionError once
+   * this much time has passed; publishes made meanwhile wait in the publish buffer. `0` tries each
+   * URL once and fails at once.
+   * @default 60000
+   */
+  readonly startupDeadlineMs?: number;
   /**
    * Publishes held while disconnected or awaiting confirms (a whole number ≥ 1); when full,
    * `publish` rejects with PublishError.
@@ -68,12 +84,16 @@ export interface ResolvedOptions {
   readonly tls: AmqpTlsOptions;
   readonly initialDelayMs: number;
   readonly maxDelayMs: number;
+  readonly startupDeadlineMs: number;
   readonly publishBufferSize: number;
   readonly closeTimeoutMs: number;
   readonly logger: Logger;
 }
 
 export const DEFAULT_AMQP_URL = 'amqp://guest:guest@127.0.0.1:5672';
+
+/** Detects a silent connection within 30 s: amqplib notices two to three heartbeats after it fell silent. */
+export const DEFAULT_HEARTBEAT_SECONDS = 10;
 
 const OWNER = 'AmqpTransport';
 
@@ -101,10 +121,11 @@ export function resolveOptions(options: AmqpTransportOptions): ResolvedOptions {
     urls,
     connectionName: nonEmptyString(OWNER, 'connectionName', options.connectionName ?? process.title),
     // AMQP carries the heartbeat as an unsigned short of seconds; 0 switches heartbeats off.
-    heartbeatSeconds: wholeNumber(OWNER, 'heartbeatSeconds', options.heartbeatSeconds ?? 30, 0, 65_535),
+    heartbeatSeconds: wholeNumber(OWNER, 'heartbeatSeconds', options.heartbeatSeconds ?? DEFAULT_HEARTBEAT_SECONDS, 0, 65_535),
     tls,
     initialDelayMs,
     maxDelayMs,
+    startupDeadlineMs: finiteNumber(OWNER, 'startupDeadlineMs', options.startupDeadlineMs ?? 60_000, 0, LIMITS.timerMs),
     publishBufferSize: wholeNumber(OWNER, 'publishBufferSize', options.publishBufferSize ?? 10_000, 1),
     closeTimeoutMs: finiteNumber(OWNER, 'closeTimeoutMs', options.closeTimeoutMs ?? 10_000, 0, LIMITS.timerMs),
     logger: objectWith<Logger>(OWNER, 'logger', options.logger ?? consoleLogger('warn'), ['debug', 'info', 'warn', 'error', 'child'], "consoleLogger('info')").child('amqp'),

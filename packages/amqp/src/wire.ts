@@ -26,6 +26,7 @@ export function publishOptions(message: OutgoingMessage): Options.Publish {
     appId: p.appId,
     correlationId: p.correlationId,
   };
+  if (p.contentEncoding !== undefined) options.contentEncoding = p.contentEncoding;
   const headers = definedHeaders(p.headers);
   if (headers) options.headers = headers;
   return options;
@@ -74,6 +75,8 @@ export function toDelivery(queue: string, msg: ConsumeMessage): Delivery {
     messageId: stringOr(p.messageId, ''),
     timestamp: Number.isFinite(ms) && ms > 0 ? ms : Number.isFinite(seconds) ? seconds * 1000 : 0,
     contentType: optionalString(p.contentType),
+    // passed on so the bus can refuse a compressed body instead of parsing its bytes as JSON
+    contentEncoding: optionalString(p.contentEncoding),
     type: optionalString(p.type),
     appId: optionalString(p.appId),
     correlationId: optionalString(p.correlationId),

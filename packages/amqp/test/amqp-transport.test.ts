@@ -230,8 +230,9 @@ describe('AmqpTransport', function () {
       expect((rejected[0]!.reason as Error).message).to.match(/publishBufferSize = 5.*raise publishBufferSize/);
     });
 
-    it('holds publishes made before the first connection and rejects them on close', async () => {
-      const t = make({ publishBufferSize: 2 });
+    it('holds publishes made before the first connection in the bounded buffer, and rejects them on close', async () => {
+      // a broker that is not there (yet): the transport keeps trying to make its first connection
+      const t = make({ url: 'amqp://guest:guest@127.0.0.1:1', startupDeadlineMs: 60_000, publishBufferSize: 2, closeTimeoutMs: 500 });
       const first = t.publish(message());
       const second = t.publish(message());
       await expectRejection(t.publish(message()), PublishError, 'not connected');
@@ -452,7 +453,7 @@ describe('AmqpTransport', function () {
 
   describe('connection', () => {
     it('fails the first connect with an AmqpConnectionError that names each URL without its password', async () => {
-      const t = make({ url: ['amqp://user:s3cret@127.0.0.1:1', 'amqp://other:hunter2@127.0.0.1:2'] });
+      const t = make({ url: ['amqp://user:s3cret@127.0.0.1:1', 'amqp://other:hunter2@127.0.0.1:2'], startupDeadlineMs: 0 });
       const error = await expectRejection(t.connect(), AmqpConnectionError, 'rabbitmq-server -detached');
       expect(error.message).to.contain('amqp://user:***@127.0.0.1:1');
       expect(error.message).to.contain('amqp://other:***@127.0.0.1:2');

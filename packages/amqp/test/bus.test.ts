@@ -126,7 +126,7 @@ describe('EventBus over AmqpTransport', function () {
     const poison: { id: string; key?: string; body: Buffer; contentType?: string; reason: string }[] = [
       { id: 'malformed', body: Buffer.from('{"id": 1, "customer": '), reason: 'malformed-json' },
       { id: 'empty', body: Buffer.alloc(0), reason: 'malformed-json' },
-      { id: 'huge', body: Buffer.from(`{"id": 3, "pad": "${'x'.repeat(5 * 1024 * 1024)}`), reason: 'malformed-json' },
+      { id: 'huge', body: Buffer.from(`{"id": 3, "pad": "${'x'.repeat(5 * 1024 * 1024)}`), reason: 'too-large' },
       { id: 'content-type', body: Buffer.from(JSON.stringify(Order.sample(4))), contentType: 'text/plain', reason: 'content-type' },
       { id: 'proto', body: Buffer.from('{"id": 5, "customer": "c", "lines": [], "__proto__": {"polluted": true}}'), reason: 'forbidden-key' },
       { id: 'proto-nested', body: Buffer.from('{"id": 6, "customer": "c", "lines": [{"__proto__": {"admin": true}}]}'), reason: 'forbidden-key' },

@@ -1,40 +1,10 @@
-import * as net from 'node:net';
 import { expect } from 'chai';
 import { EventBus, silentLogger, TransportClosedError } from '@tidings/core';
 import { expectRejection, uniquePrefix, waitFor } from '@tidings/testing';
 import { AmqpTransport } from '../src';
 import { AMQP_URL, requireBroker } from './broker';
+import { tcpProxy } from './proxy';
 import { Order, ORDERS } from './fixtures/orders';
-
-/** A TCP proxy to the broker that can be cut: the broker "goes away" without touching it. */
-function cuttableProxy(): Promise<{ port: number; cut(): void }> {
-  const target = new URL(AMQP_URL);
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((client) => {
-    const upstream = net.connect(Number(target.port || 5672), target.hostname);
-    const end = (): void => {
-      client.destroy();
-      upstream.destroy();
-    };
-    for (const s of [client, upstream]) {
-      sockets.add(s);
-      s.on('error', end);
-      s.on('close', end);
-    }
-    client.pipe(upstream).pipe(client);
-  });
-  return new Promise((resolve) =>
-    server.listen(0, '127.0.0.1', () =>
-      resolve({
-        port: (server.address() as net.AddressInfo).port,
-        cut: () => {
-          server.close();
-          sockets.forEach((s) => s.destroy());
-        },
-      }),
-    ),
-  );
-}
 
 describe('EventBus.close() while start() waits for the broker', function () {
   this.timeout(60_000);
@@ -43,12 +13,8 @@ describe('EventBus.close() while start() waits for the broker', function () {
   });
 
   it('settles within its deadline, and start() fails with TransportClosedError', async () => {
-    const proxy = await cuttableProxy();
-    // AMQP_URL through the proxy: same credentials, vhost and query, another host and port
-    const viaProxy = new URL(AMQP_URL);
-    viaProxy.hostname = '127.0.0.1';
-    viaProxy.port = String(proxy.port);
-    const transport = new AmqpTransport({ url: viaProxy.toString(), logger: silentLogger, closeTimeoutMs: 500 });
+    const proxy = await tcpProxy(AMQP_URL);
+    const transport = new AmqpTransport({ url: proxy.via(AMQP_URL), logger: silentLogger, closeTimeoutMs: 500 });
     const bus = new EventBus({ service: 'billing', transport, logger: silentLogger, closeTimeoutMs: 500 });
     bus.queue(`${uniquePrefix('closing')}billing`).bind(ORDERS, 'order.*.submit').on(Order.submit, () => undefined);
     await transport.connect(); // connected once (a publish or a health probe), then the broker goes away

@@ -43,6 +43,8 @@ export const DEFAULTS = {
     jitter: 0.2,
   },
   closeTimeoutMs: 10_000,
+  /** 1 MiB: larger events are refused on publish and dead-lettered as `too-large` on consume. */
+  maxBodyBytes: 1_048_576,
 } as const;
 
 /** Bounds that the broker, amqplib or Node impose; options beyond them are refused up front. */
@@ -53,6 +55,8 @@ export const LIMITS = {
   timerMs: 2_147_483_647,
   /** Longest header string copied verbatim; amqplib refuses header tables over 64 KiB. */
   headerString: 4_096,
+  /** RabbitMQ refuses a `max_message_size` above 512 MiB, so no body can be larger. */
+  maxBodyBytes: 536_870_912,
 } as const;
 
 /** Where the shared metadata store lives, so two copies of @tidings/core share one registry. */

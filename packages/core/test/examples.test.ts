@@ -3,6 +3,7 @@ import { waitFor } from '@tidings/testing';
 import { EventBus, InMemoryTransport, silentLogger } from '../src';
 import { createLogistic } from '../examples/consumer-class';
 import { main as gettingStarted, Order, ORDER_EXCHANGE, OrderLine } from '../examples/getting-started';
+import { attach, Attachment, FILES, ParkingPublisher } from '../examples/publishing';
 import { main as versioning } from '../examples/versioning';
 import { busWithLogger, type PinoLike } from '../examples/logger';
 
@@ -58,6 +59,39 @@ describe('The documented examples', () => {
     await orders.publish(Order.chargeback, order);
     await waitFor(() => logistic.shipments.get(4) === 'cancelled', { timeoutMs: 10_000, message: 'the shipment to be cancelled' });
     await Promise.all([bus.close(), orders.close()]);
+  });
+
+  it('publishing: an attachment within its 8 MiB is sent, a larger one is refused before sending', async () => {
+    const bus = new EventBus({ service: 'files', logger: silentLogger });
+    try {
+      expect(await attach(bus, 'small.pdf', Buffer.alloc(1024 * 1024))).to.equal('sent'); // above the bus's 1 MiB once in base64
+      expect(await attach(bus, 'huge.iso', Buffer.alloc(7 * 1024 * 1024))).to.equal('too large'); // 9.3 MiB in base64
+    } finally {
+      await bus.close();
+    }
+  });
+
+  it('publishing: a publish no queue took is parked on its error and published again once one does', async () => {
+    const transport = new InMemoryTransport();
+    const bus = new EventBus({ service: 'files', transport, logger: silentLogger });
+    const files = new EventBus({ service: 'archive', transport, logger: silentLogger });
+    const archived: string[] = [];
+    files
+      .queue('archive')
+      .bind(FILES, 'file.*.attached')
+      .on(Attachment.attached, (a) => void archived.push(a.name));
+    try {
+      const publisher = new ParkingPublisher(bus);
+      await publisher.publish(Object.assign(new Attachment(), { name: 'a.txt', content: 'aGk=' })); // no queue bound yet: UnroutableError, parked
+      expect(publisher.waiting()).to.deep.equal(['file.v1.attached: a.txt']);
+      await files.start();
+      expect(await publisher.flush()).to.equal(1);
+      expect(publisher.waiting()).to.deep.equal([]);
+      await waitFor(() => archived.length === 1, { message: 'the parked attachment to arrive' });
+      expect(archived).to.deep.equal(['a.txt']);
+    } finally {
+      await Promise.all([bus.close(), files.close()]);
+    }
   });
 
   it('versioning: v1 and v2 reach the v2 handler and the union handler', async () => {

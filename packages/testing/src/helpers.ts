@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Delivery, Disposition, EventQueue, EventType, HandlerContext, OutgoingMessage, Transport, TransportEvent } from '@tidings/core';
+import type { Delivery, Disposition, EventQueue, EventType, HandlerContext, LogFields, Logger, OutgoingMessage, Transport, TransportEvent } from '@tidings/core';
 
 /** A name prefix unique to one test, so tests sharing a broker never see each other's queues. */
 export function uniquePrefix(label = 't'): string {
@@ -189,8 +189,10 @@ export interface RawMessage {
   readonly routingKey: string;
   /** Sent as is when a string or Buffer; JSON-encoded otherwise. */
   readonly body: string | Buffer | object;
-  /** @default 'application/json' */
-  readonly contentType?: string;
+  /** `null` sends none. @default 'application/json' */
+  readonly contentType?: string | null;
+  /** `gzip`, `deflate`, …; none unless given. */
+  readonly contentEncoding?: string;
   readonly headers?: Readonly<Record<string, unknown>>;
   /** @default a random id */
   readonly messageId?: string;
@@ -210,7 +212,8 @@ export function publishRaw(transport: Transport, message: RawMessage): Promise<v
     properties: {
       messageId: message.messageId ?? `raw-${randomBytes(6).toString('hex')}`,
       timestamp: Date.now(),
-      contentType: message.contentType ?? 'application/json',
+      contentType: message.contentType === null ? undefined : (message.contentType ?? 'application/json'),
+      contentEncoding: message.contentEncoding,
       headers: { ...message.headers },
     },
   });
@@ -226,4 +229,42 @@ export function seededRandom(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/** One line a RecordingLogger was given. */
+export interface LogLine {
+  readonly level: 'debug' | 'info' | 'warn' | 'error';
+  /** `tidings:bus`, `tidings:amqp`, … */
+  readonly component: string;
+  readonly message: string;
+  readonly fields?: LogFields;
+}
+
+/** A Logger that keeps every line, its children's too, so a test can assert what was logged. */
+export class RecordingLogger implements Logger {
+  constructor(
+    readonly lines: LogLine[] = [],
+    private readonly component = 'tidings',
+  ) {}
+
+  /** The lines at `level` whose message matches `pattern`. */
+  find(level: LogLine['level'], pattern: RegExp | string): LogLine[] {
+    return this.lines.filter((l) => l.level === level && (typeof pattern === 'string' ? l.message.includes(pattern) : pattern.test(l.message)));
+  }
+
+  debug(message: string, fields?: LogFields): void {
+    this.lines.push({ level: 'debug', component: this.component, message, fields });
+  }
+  info(message: string, fields?: LogFields): void {
+    this.lines.push({ level: 'info', component: this.component, message, fields });
+  }
+  warn(message: string, fields?: LogFields): void {
+    this.lines.push({ level: 'warn', component: this.component, message, fields });
+  }
+  error(message: string, fields?: LogFields): void {
+    this.lines.push({ level: 'error', component: this.component, message, fields });
+  }
+  child(component: string): Logger {
+    return new RecordingLogger(this.lines, `${this.component}:${component}`);
+  }
 }

@@ -1,3 +1,4 @@
 export * from './conformance';
 export * from './helpers';
 export * from './topic-cases';
+export * from './poison';

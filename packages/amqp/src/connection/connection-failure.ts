@@ -75,8 +75,9 @@ function hints(attempts: readonly FailedAttempt[]): string[] {
 }
 
 /** The error for a first connection that no URL accepted: each URL's failure, then what to do. */
-export function connectionFailure(attempts: readonly FailedAttempt[]): AmqpConnectionError {
+export function connectionFailure(attempts: readonly FailedAttempt[], deadlineMs = 0): AmqpConnectionError {
   const each = attempts.map((a) => describeFailure(a.url, a.error)).join('; ');
+  const within = deadlineMs > 0 ? ` within ${deadlineMs} ms (startupDeadlineMs)` : '';
   // no `cause`: printed with it, the original error could show what redaction hid
-  return new AmqpConnectionError(`Could not connect to RabbitMQ (${each}). ${hints(attempts).join(' ')}`);
+  return new AmqpConnectionError(`Could not connect to RabbitMQ${within} (${each}). ${hints(attempts).join(' ')}`);
 }

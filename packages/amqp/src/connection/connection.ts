@@ -4,14 +4,17 @@ import { redact, TransportClosedError } from '@tidings/core';
 import type { TransportEvents } from '../events';
 import type { ResolvedOptions } from '../options';
 import { backoffDelay } from './backoff';
-import { connectionFailure, type FailedAttempt } from './connection-failure';
+import { connectionFailure, describeFailure, type FailedAttempt } from './connection-failure';
 
 export type ConnectionState = 'idle' | 'connecting' | 'connected' | 'reconnecting' | 'closing' | 'closed';
 
 /** How amqplib opens a connection; a test passes a fake. */
 export type Connect = (url: string, socketOptions: SocketOptions) => Promise<ChannelModel>;
 
-export type ConnectionSettings = Pick<ResolvedOptions, 'urls' | 'connectionName' | 'heartbeatSeconds' | 'tls' | 'initialDelayMs' | 'maxDelayMs' | 'logger'>;
+export type ConnectionSettings = Pick<
+  ResolvedOptions,
+  'urls' | 'connectionName' | 'heartbeatSeconds' | 'tls' | 'initialDelayMs' | 'maxDelayMs' | 'startupDeadlineMs' | 'logger'
+>;
 
 /** What the transport does with each new connection; the connection itself knows nothing of messages. */
 export interface ConnectionHooks {
@@ -26,6 +29,8 @@ export interface ConnectionHooks {
   lost(): void;
   /** While closing, whether a lost connection must come back (publishes still to be confirmed). */
   neededWhileClosing(): boolean;
+  /** The first connection failed for good (its deadline passed, or close() stopped it): publishes waiting for it fail. */
+  gaveUp(error: Error): void;
 }
 
 /** A channel or connection that went away under an operation (as opposed to the broker refusing it). */
@@ -49,6 +54,9 @@ export class Connection {
   private urlIndex = 0;
   private reconnectAttempt = 0;
   private reconnectTimer: NodeJS.Timeout | undefined;
+  private blockedReason: string | undefined;
+  /** The pause between two start-up attempts; release() cuts it short. */
+  private startupPause: { wake: () => void } | undefined;
 
   constructor(
     private readonly settings: ConnectionSettings,
@@ -68,6 +76,11 @@ export class Connection {
 
   get connected(): boolean {
     return this.stateValue === 'connected' && this.model !== undefined;
+  }
+
+  /** Why the broker blocks publishing on the live connection (a memory or disk alarm); undefined when it does not. */
+  get blocked(): string | undefined {
+    return this.blockedReason;
   }
 
   /** Not narrowed by the compiler: the state changes across awaits. */
@@ -112,32 +125,70 @@ export class Connection {
     this.stateValue = 'closed';
     clearTimeout(this.reconnectTimer);
     this.reconnectTimer = undefined;
+    this.startupPause?.wake();
     this.rejectConnectedWaiters(new TransportClosedError('connect'));
     const model = this.model;
     this.model = undefined;
     if (model) await model.close().catch(() => undefined);
   }
 
-  /** One round over every URL; the first connection fails fast so that start-up errors surface. */
+  /**
+   * Rounds over every URL until one accepts, with the reconnect backoff between rounds and a log
+   * line for each failed one, until `startupDeadlineMs` has passed: a service may start before its
+   * broker. Then (or at once, with a deadline of 0) it fails with every URL's error.
+   */
   private async connectFirst(): Promise<void> {
     this.stateValue = 'connecting';
-    const { urls } = this.settings;
-    const failures: FailedAttempt[] = [];
-    for (let i = 0; i < urls.length; i++) {
-      const url = urls[(this.urlIndex + i) % urls.length]!;
-      try {
-        await this.establish(url);
-        this.urlIndex = (this.urlIndex + i) % urls.length;
-        return;
-      } catch (error) {
-        failures.push({ url, error });
-        if (this.shuttingDown()) break;
+    const { urls, startupDeadlineMs, initialDelayMs, maxDelayMs, logger } = this.settings;
+    const startedAt = Date.now();
+    let failures: FailedAttempt[] = [];
+    for (let round = 1; ; round++) {
+      failures = [];
+      for (let i = 0; i < urls.length; i++) {
+        const url = urls[(this.urlIndex + i) % urls.length]!;
+        try {
+          await this.establish(url);
+          this.urlIndex = (this.urlIndex + i) % urls.length;
+          if (round > 1) logger.info(`connected after ${round} attempts in ${Date.now() - startedAt} ms`);
+          return;
+        } catch (error) {
+          failures.push({ url, error });
+          if (!this.keepTryingFirst()) break;
+        }
       }
+      const left = startedAt + startupDeadlineMs - Date.now();
+      if (!this.keepTryingFirst() || left <= 0) break;
+      const delay = Math.min(backoffDelay(round, initialDelayMs, maxDelayMs), left);
+      logger.warn(
+        `could not connect to RabbitMQ (attempt ${round}: ${failures.map((f) => describeFailure(f.url, f.error)).join('; ')}); trying again in ${Math.round(delay)} ms, ` +
+          `for up to ${Math.ceil(left / 1000)} s more (startupDeadlineMs = ${startupDeadlineMs})`,
+      );
+      await this.pause(delay);
+      if (!this.keepTryingFirst()) break;
     }
     if (this.stateValue === 'connecting') this.stateValue = 'idle';
-    const error = connectionFailure(failures);
+    const error = this.shuttingDown() ? new TransportClosedError('connect') : connectionFailure(failures, startupDeadlineMs);
     this.rejectConnectedWaiters(error);
+    this.hooks.gaveUp(error);
     throw error;
+  }
+
+  /** While the first connection is tried: not after release(), and while closing only for publishes still to deliver. */
+  private keepTryingFirst(): boolean {
+    if (this.stateValue === 'closed') return false;
+    return this.stateValue !== 'closing' || this.hooks.neededWhileClosing();
+  }
+
+  private pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const wake = (): void => {
+        clearTimeout(timer);
+        this.startupPause = undefined;
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      this.startupPause = { wake };
+    });
   }
 
   private urlWithHeartbeat(url: string): string {
@@ -168,8 +219,16 @@ export class Connection {
     model.on('error', (err: Error) => logger.warn(`connection error: ${redact(err.message)}`));
     model.on('handler-error', (err: Error) => this.events.error(err));
     model.on('close', (err?: Error) => this.onClosed(model, err));
-    model.on('blocked', (reason: string) => this.events.emit({ type: 'blocked', reason: String(reason) }));
-    model.on('unblocked', () => this.events.emit({ type: 'unblocked' }));
+    model.on('blocked', (reason: string) => {
+      if (this.model !== model) return;
+      this.blockedReason = String(reason);
+      this.events.emit({ type: 'blocked', reason: this.blockedReason });
+    });
+    model.on('unblocked', () => {
+      if (this.model !== model || this.blockedReason === undefined) return;
+      this.blockedReason = undefined;
+      this.events.emit({ type: 'unblocked' });
+    });
     // While closing, a reconnect still goes ahead: it delivers the publishes close() waits for.
     if (this.stateValue === 'closed') {
       await model.close().catch(() => undefined);
@@ -198,6 +257,8 @@ export class Connection {
   private onClosed(model: ChannelModel, err: Error | undefined): void {
     if (this.model !== model) return;
     this.model = undefined;
+    // the block was the lost connection's; a new one starts unblocked, and the broker blocks it again if the alarm lasts
+    this.blockedReason = undefined;
     this.hooks.lost();
     if (this.stateValue === 'closed') return;
     const error = err ? new Error(redact(err.message)) : undefined;

@@ -17,6 +17,9 @@ export class Declarer {
   private readonly queues = new Map<string, QueueSpec>();
   private readonly delayQueues = new Map<string, DelayQueueSpec>();
   private readonly delayDeclaring = new Map<string, Promise<void>>();
+  /** Given while a connection was being made: declared first on it, remembered once the broker took them. */
+  private readonly pendingExchanges = new Map<string, ExchangeSpec>();
+  private readonly pendingQueues = new Map<string, QueueSpec>();
   /** Exchanges known to exist (declared here or checked passively). */
   private readonly knownExchanges = new Set<string>(['']);
 
@@ -36,12 +39,29 @@ export class Declarer {
       }
       for (const q of topology.queues) {
         await this.onChannel((ch) => declareQueue(ch, q), `queue '${q.name}'`);
-        const existing = this.queues.get(q.name);
-        const bindings = [...(existing?.bindings ?? [])];
-        for (const b of q.bindings) if (!bindings.some((x) => x.exchange === b.exchange && x.pattern === b.pattern)) bindings.push(b);
-        this.queues.set(q.name, { ...q, bindings });
+        this.recordQueue(q);
       }
     });
+  }
+
+  private recordQueue(q: QueueSpec): void {
+    const existing = this.queues.get(q.name);
+    const bindings = [...(existing?.bindings ?? [])];
+    for (const b of q.bindings) if (!bindings.some((x) => x.exchange === b.exchange && x.pattern === b.pattern)) bindings.push(b);
+    this.queues.set(q.name, { ...q, bindings });
+  }
+
+  /**
+   * A topology given while the connection is being made: `redeclareAll` declares it first on that
+   * connection, before publishes flow on it, so that a publish made meanwhile can wait in the
+   * publish buffer and still find its exchange, and the queues declared with it, on arrival.
+   */
+  remember(topology: Topology): void {
+    for (const e of topology.exchanges) if (!this.exchanges.has(e.name)) this.pendingExchanges.set(e.name, e);
+    for (const q of topology.queues) {
+      const pending = this.pendingQueues.get(q.name);
+      this.pendingQueues.set(q.name, pending ? { ...q, bindings: [...pending.bindings, ...q.bindings] } : q);
+    }
   }
 
   /** The connection is gone, and its channel with it. */
@@ -51,17 +71,32 @@ export class Declarer {
 
   /** After a reconnect: everything declared so far, before publishes resume and consumers restart. */
   async redeclareAll(): Promise<void> {
-    const declare = async (what: string, fn: (ch: Channel) => Promise<void>): Promise<void> => {
+    /** Whether the broker took it; a refusal is reported, a lost connection ends the round. */
+    const declare = async (what: string, fn: (ch: Channel) => Promise<void>): Promise<boolean> => {
       try {
         await this.onChannel(fn, what);
+        return true;
       } catch (error) {
         if (error instanceof TopologyError && isConnectionLoss(error.cause)) throw error;
         this.events.error(error as Error);
+        return false;
       }
     };
     await this.serialised(async () => {
       for (const e of this.exchanges.values()) await declare(`exchange '${e.name}'`, (ch) => declareExchange(ch, e));
+      // what was given while connecting leaves the pending list once tried: refused, it is not tried again
+      for (const [name, e] of this.pendingExchanges) {
+        if (await declare(`exchange '${name}'`, (ch) => declareExchange(ch, e))) {
+          this.exchanges.set(name, e);
+          this.knownExchanges.add(name);
+        }
+        this.pendingExchanges.delete(name);
+      }
       for (const q of this.queues.values()) await declare(`queue '${q.name}'`, (ch) => declareQueue(ch, q));
+      for (const [name, q] of this.pendingQueues) {
+        if (await declare(`queue '${name}'`, (ch) => declareQueue(ch, q))) this.recordQueue(q);
+        this.pendingQueues.delete(name);
+      }
       for (const d of this.delayQueues.values()) await declare(`delay queue '${d.name}'`, (ch) => declareDelayQueue(ch, d));
     });
   }

@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import type { ChannelModel, SocketOptions } from 'amqplib';
-import { silentLogger, type TransportEvent } from '@tidings/core';
-import { waitFor } from '@tidings/testing';
-import { Connection, type ConnectionHooks } from '../../src/connection/connection';
+import { silentLogger, TransportClosedError, type TransportEvent } from '@tidings/core';
+import { expectRejection, RecordingLogger, waitFor } from '@tidings/testing';
+import { Connection, type ConnectionHooks, type ConnectionSettings } from '../../src/connection/connection';
 import { AmqpConnectionError } from '../../src/errors';
 import { TransportEvents } from '../../src/events';
 import { FakeConnection } from './fake-amqplib';
@@ -12,17 +12,22 @@ interface Harness {
   readonly opened: { url: string; options: SocketOptions; model: FakeConnection }[];
   readonly calls: string[];
   readonly events: TransportEvent[];
+  readonly logger: RecordingLogger;
+  /** Connect attempts, refused ones included. */
+  attempts: number;
   refuse: Set<string>;
   setup: (model: ChannelModel) => Promise<void>;
   pending: number;
 }
 
-function harness(urls: string[]): Harness {
+function harness(urls: string[], settings: Partial<ConnectionSettings> = {}): Harness {
   const h: Harness = {
     connection: undefined as unknown as Connection,
     opened: [],
     calls: [],
     events: [],
+    logger: new RecordingLogger(),
+    attempts: 0,
     refuse: new Set(),
     setup: async () => undefined,
     pending: 0,
@@ -32,11 +37,23 @@ function harness(urls: string[]): Harness {
     reconnected: () => void h.calls.push('reconnected'),
     lost: () => void h.calls.push('lost'),
     neededWhileClosing: () => h.pending > 0,
+    gaveUp: (error) => void h.calls.push(`gave up: ${error.name}`),
   };
   const events = new TransportEvents(silentLogger);
   events.subscribe((e) => void h.events.push(e));
-  const settings = { urls, connectionName: 'unit', heartbeatSeconds: 5, tls: {}, initialDelayMs: 1, maxDelayMs: 2, logger: silentLogger };
-  (h as { connection: Connection }).connection = new Connection(settings, hooks, events, async (url, options) => {
+  const resolved: ConnectionSettings = {
+    urls,
+    connectionName: 'unit',
+    heartbeatSeconds: 5,
+    tls: {},
+    initialDelayMs: 1,
+    maxDelayMs: 2,
+    startupDeadlineMs: 0,
+    logger: h.logger,
+    ...settings,
+  };
+  (h as { connection: Connection }).connection = new Connection(resolved, hooks, events, async (url, options) => {
+    h.attempts++;
     const host = new URL(url).host;
     if (h.refuse.has(host)) throw new Error(`connect ECONNREFUSED ${host} (password in amqp://guest:s3cret@${host})`);
     const model = new FakeConnection();
@@ -91,6 +108,61 @@ describe('Connection (against a fake amqplib connect)', () => {
     });
   });
 
+  describe('start-up before the broker is there', () => {
+    it('keeps trying with backoff, logging each failed attempt, and connects once the broker accepts', async () => {
+      const h = harness(['amqp://guest:s3cret@a:5672', 'amqp://guest:s3cret@b:5672'], { startupDeadlineMs: 60_000, initialDelayMs: 5, maxDelayMs: 20 });
+      h.refuse = new Set(['a:5672', 'b:5672']);
+      const connected = h.connection.connect();
+      await waitFor(() => h.attempts >= 6, { message: 'three rounds over both URLs' });
+      expect(h.connection.state).to.equal('connecting');
+      h.refuse = new Set(['a:5672']);
+      await connected;
+      expect(h.connection.connected).to.equal(true);
+      expect(new URL(h.opened[0]!.url).host).to.equal('b:5672');
+      const retries = h.logger.find('warn', /^could not connect to RabbitMQ \(attempt \d+: /);
+      expect(retries.length, 'a line per failed round (the last round: a refused, b accepted)').to.equal((h.attempts - 2) / 2);
+      expect(retries[0]!.message).to.contain('amqp://guest:***@a:5672: connect ECONNREFUSED').and.contain('amqp://guest:***@b:5672').and.contain('trying again in');
+      expect(retries.map((l) => l.message).join('\n')).not.to.contain('s3cret');
+      expect(h.logger.find('info', /^connected after \d+ attempts/)).to.have.length(1);
+      expect(h.calls).to.deep.equal(['setup']);
+    });
+
+    it('gives up after startupDeadlineMs with AmqpConnectionError saying so, and tells the transport', async () => {
+      const h = harness(['amqp://a:5672'], { startupDeadlineMs: 150, initialDelayMs: 10, maxDelayMs: 40 });
+      h.refuse = new Set(['a:5672']);
+      const started = Date.now();
+      const error = await expectRejection(h.connection.connect(), AmqpConnectionError, 'within 150 ms (startupDeadlineMs)');
+      const took = Date.now() - started;
+      expect(took, 'not before the deadline').to.be.at.least(145);
+      expect(took, 'nor long after it').to.be.below(5_000);
+      expect(error.message).to.contain('a:5672: connect ECONNREFUSED');
+      expect(h.attempts).to.be.at.least(3);
+      expect(h.logger.find('warn', 'could not connect to RabbitMQ')).to.have.length(h.attempts - 1);
+      expect(h.calls).to.deep.equal(['gave up: AmqpConnectionError']);
+      expect(h.connection.state, 'a later connect() may try again').to.equal('idle');
+    });
+
+    it('tries once and fails at once with startupDeadlineMs = 0', async () => {
+      const h = harness(['amqp://a:5672'], { startupDeadlineMs: 0 });
+      h.refuse = new Set(['a:5672']);
+      await expectRejection(h.connection.connect(), AmqpConnectionError);
+      expect(h.attempts).to.equal(1);
+      expect(h.logger.find('warn', 'could not connect')).to.have.length(0);
+    });
+
+    it('stops trying at once when released, rejecting with TransportClosedError', async () => {
+      const h = harness(['amqp://a:5672'], { startupDeadlineMs: 60_000, initialDelayMs: 10_000, maxDelayMs: 10_000 });
+      h.refuse = new Set(['a:5672']);
+      const connecting = h.connection.connect();
+      await waitFor(() => h.logger.find('warn', 'trying again in').length === 1, { message: 'the first pause' });
+      const released = Date.now();
+      await h.connection.release();
+      await expectRejection(connecting, TransportClosedError);
+      expect(Date.now() - released, 'the 10 s pause was cut short').to.be.below(2_000);
+      expect(h.attempts).to.equal(1);
+    });
+  });
+
   describe('after a lost connection', () => {
     it('reports it, reconnects with backoff and tells the transport to resume', async () => {
       const h = harness(['amqp://a:5672']);
@@ -128,6 +200,34 @@ describe('Connection (against a fake amqplib connect)', () => {
       expect(idle.opened).to.have.length(1);
       await busy.connection.release();
       expect(busy.opened[1]!.model.closed).to.equal(true);
+    });
+  });
+
+  describe('blocked', () => {
+    it('reports the reason while the broker blocks publishing, and clears it when it unblocks', async () => {
+      const h = harness(['amqp://a:5672']);
+      await h.connection.connect();
+      expect(h.connection.blocked).to.equal(undefined);
+      h.opened[0]!.model.emit('blocked', 'low on memory');
+      expect(h.connection.blocked).to.equal('low on memory');
+      expect(h.connection.connected, 'still connected: only publishing is held').to.equal(true);
+      h.opened[0]!.model.emit('unblocked');
+      expect(h.connection.blocked).to.equal(undefined);
+      expect(h.events).to.deep.equal([{ type: 'connected', url: 'amqp://a:5672' }, { type: 'blocked', reason: 'low on memory' }, { type: 'unblocked' }]);
+    });
+
+    it('forgets the block of a lost connection, and ignores what an old connection says', async () => {
+      const h = harness(['amqp://a:5672']);
+      await h.connection.connect();
+      const old = h.opened[0]!.model;
+      old.emit('blocked', 'low on disk');
+      old.drop();
+      expect(h.connection.blocked).to.equal(undefined);
+      await waitFor(() => h.connection.connected, { message: 'the reconnect' });
+      old.emit('blocked', 'late news from the old connection');
+      old.emit('unblocked');
+      expect(h.connection.blocked).to.equal(undefined);
+      expect(h.events.filter((e) => e.type === 'blocked' || e.type === 'unblocked')).to.deep.equal([{ type: 'blocked', reason: 'low on disk' }]);
     });
   });
 

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { CompiledCodec, type Codec } from '../codec';
 import { bool, finiteNumber, nonEmptyString, objectWith, optionsObject, wholeNumber } from '../config';
 import { CONTENT_TYPE_JSON, DEFAULTS, HEADERS, LIMITS } from '../constants';
-import { ConfigurationError, TransportClosedError } from '../errors';
+import { ConfigurationError, MessageTooLargeError, PublishError, TransportClosedError, UnroutableError } from '../errors';
 import type { EventType } from '../event/event-type';
 import { notADescriptorMessage } from '../event/misuse';
 import type { Exchange } from '../exchange';
@@ -46,6 +46,13 @@ export interface EventBusOptions {
   readonly mandatory?: boolean;
   /** How long `close()` waits for running handlers, in ms from 0 to 2147483647. @default 10000 */
   readonly closeTimeoutMs?: number;
+  /**
+   * Largest encoded body in bytes, a whole number from 1 to 536870912, for every event that does
+   * not set its own in `@Event(..., { maxBodyBytes })`: a larger publish throws MessageTooLargeError
+   * before anything is sent; a larger delivery is dead-lettered as `too-large`, never parsed.
+   * @default 1048576 (1 MiB)
+   */
+  readonly maxBodyBytes?: number;
 }
 
 export interface BusHealth {
@@ -94,6 +101,7 @@ export class EventBus {
   private readonly prefetch: number;
   private readonly mandatory: boolean;
   private readonly closeTimeoutMs: number;
+  private readonly maxBodyBytes: number;
 
   constructor(options: EventBusOptions) {
     if (options === null || typeof options !== 'object') {
@@ -114,10 +122,12 @@ export class EventBus {
     this.prefetch = wholeNumber(OWNER, 'prefetch', options.prefetch ?? DEFAULTS.prefetch, 1, LIMITS.prefetch);
     this.mandatory = bool(OWNER, 'mandatory', options.mandatory ?? true);
     this.closeTimeoutMs = finiteNumber(OWNER, 'closeTimeoutMs', options.closeTimeoutMs ?? DEFAULTS.closeTimeoutMs, 0, LIMITS.timerMs);
+    this.maxBodyBytes = wholeNumber(OWNER, 'maxBodyBytes', options.maxBodyBytes ?? DEFAULTS.maxBodyBytes, 1, LIMITS.maxBodyBytes);
     this.host = {
       registry: this.registry,
       codec: this.codec,
       logger: this.logger,
+      maxBodyBytes: this.maxBodyBytes,
       shutdownSignal: this.shutdown.signal,
       publishFrom: (context, event, instance, opts) => this.publishFrom(context, event, instance, opts),
     };
@@ -129,7 +139,8 @@ export class EventBus {
         else this.logger.warn(`disconnected${event.error ? `: ${event.error.message}` : ''}`);
       }
       else if (event.type === 'connected') this.logger.info('connected');
-      else if (event.type === 'blocked') this.logger.warn(`broker blocked publishing: ${event.reason}`);
+      else if (event.type === 'blocked') this.logger.warn(`broker blocked publishing: ${event.reason}; publishes wait until it unblocks`);
+      else if (event.type === 'unblocked') this.logger.info('broker unblocked publishing');
     });
   }
 
@@ -163,13 +174,17 @@ export class EventBus {
       const received = new Set<EventType<object>>();
       for (const queue of this.queues.values()) queue.prepare().forEach((e) => received.add(e));
       this.codec.precompile?.(...received);
-      await this.connect();
       const exchanges = new Map<string, Exchange>();
       for (const queue of this.queues.values()) for (const b of queue.bindings) exchanges.set(b.exchange.name, b.exchange);
-      await this.transport.declare({
-        exchanges: [...exchanges.values()].filter((e) => !this.declaredExchanges.has(e.name)).map(exchangeSpec),
-        queues: [...this.queues.values()].map((q) => q.spec()),
-      });
+      // Declared while connecting, not after: a transport still connecting declares the topology
+      // first on its connection, before publishes made meanwhile flow and find no queue.
+      await Promise.all([
+        this.connect(),
+        this.transport.declare({
+          exchanges: [...exchanges.values()].filter((e) => !this.declaredExchanges.has(e.name)).map(exchangeSpec),
+          queues: [...this.queues.values()].map((q) => q.spec()),
+        }),
+      ]);
       exchanges.forEach((e) => this.declaredExchanges.add(e.name));
       for (const queue of this.queues.values()) {
         if (this.state !== 'starting') break; // close() was called meanwhile
@@ -210,8 +225,14 @@ export class EventBus {
       // the common case, kept free of needless awaits: one version, usually a synchronous codec
       let body = this.codec.encode(event, instance);
       if (!Buffer.isBuffer(body)) body = await body;
+      this.assertSize(event as EventType<object>, body);
       if (!this.declaredExchanges.has(event.exchange.name)) await this.declareExchange(event.exchange);
-      return this.send(event as EventType<object>, body, options, options.messageId ?? randomUUID());
+      const messageId = options.messageId ?? randomUUID();
+      try {
+        return await this.send(event as EventType<object>, body, options, messageId);
+      } catch (error) {
+        throw this.recordAttempt(error, event as EventType<object>, instance, options, messageId);
+      }
     }
     // Every version is checked and encoded before any is sent: a migration publishes all or none.
     const versions: [EventType<object>, object][] = [[event as EventType<object>, instance]];
@@ -225,10 +246,32 @@ export class EventBus {
       versions.push([older, downcast(instance)]);
     }
     const bodies = await Promise.all(versions.map(([e, value]) => this.codec.encode(e, value)));
+    versions.forEach(([e], i) => this.assertSize(e, bodies[i]!));
     await this.declareExchange(event.exchange);
     const messageId = options.messageId ?? randomUUID();
     const shared = { ...options, correlationId: options.correlationId ?? messageId };
-    await Promise.all(versions.map(([e], i) => this.send(e, bodies[i]!, shared, i === 0 ? messageId : randomUUID())));
+    await Promise.all(
+      versions.map(([e, value], i) => {
+        const id = i === 0 ? messageId : randomUUID();
+        return this.send(e, bodies[i]!, shared, id).catch((error: unknown) => {
+          throw this.recordAttempt(error, e, value, { ...shared, alsoAs: undefined }, id);
+        });
+      }),
+    );
+  }
+
+  /** Keeps on the error what was published, so the caller can publish it again (`error.retry()`). */
+  private recordAttempt(error: unknown, event: EventType<object>, instance: object, options: PublishOptions, messageId: string): unknown {
+    if (error instanceof PublishError || error instanceof UnroutableError) {
+      error.recordAttempt({ event, instance, republish: () => this.publish(event, instance, { ...options, messageId }) });
+    }
+    return error;
+  }
+
+  /** Refuses a body over the event's limit, before anything is sent: its consumers would dead-letter it. */
+  private assertSize(event: EventType<object>, body: Buffer): void {
+    const limit = event.maxBodyBytes ?? this.maxBodyBytes;
+    if (body.length > limit) throw new MessageTooLargeError(event.name, event.routingKey, body.length, limit);
   }
 
   /** Declares an exchange before its first publish; concurrent first publishes share one declaration. */
@@ -236,8 +279,11 @@ export class EventBus {
     if (this.declaredExchanges.has(exchange.name)) return Promise.resolve();
     let declaring = this.declaringExchanges.get(exchange.name);
     if (!declaring) {
-      declaring = this.connect()
-        .then(() => this.transport.declare({ exchanges: [exchangeSpec(exchange)], queues: [] }))
+      // Connecting starts here but is not awaited: a transport still connecting takes the exchange
+      // for the connection it makes, and the publish waits in its bounded buffer, not here.
+      this.connect().catch(() => undefined);
+      declaring = this.transport
+        .declare({ exchanges: [exchangeSpec(exchange)], queues: [] })
         .then(() => void this.declaredExchanges.add(exchange.name))
         .finally(() => this.declaringExchanges.delete(exchange.name));
       this.declaringExchanges.set(exchange.name, declaring);

@@ -1,6 +1,6 @@
 import { bool, oneOf, optionsObject, wholeNumber } from '../config';
 import { CONTENT_TYPE_JSON, HEADERS, LIMITS } from '../constants';
-import type { Codec } from '../codec';
+import { isIdentityEncoding, isJsonContentType, type Codec } from '../codec';
 import { ConfigurationError, DecodeError, NonRetryableError, type DeadLetterReason } from '../errors';
 import type { Exchange } from '../exchange';
 import type { EventType, PayloadOf } from '../event/event-type';
@@ -42,6 +42,8 @@ interface Registration {
 
 /** The handlers that one delivery of one wire version goes to. */
 interface Plan {
+  /** Largest body this version may have: the event's own limit, else the bus's. */
+  readonly maxBodyBytes: number;
   readonly groups: readonly {
     readonly target: EventType<object> | undefined; // undefined: union handlers, no upcast
     readonly handlers: readonly Registration[];
@@ -60,6 +62,8 @@ export interface QueueHost {
   readonly registry: Registry;
   readonly codec: Codec;
   readonly logger: Logger;
+  /** The bus's body limit, for events that do not set their own. */
+  readonly maxBodyBytes: number;
   publishFrom(context: HandlerContext, event: EventType<object>, instance: object, options?: PublishOptions): Promise<void>;
   readonly shutdownSignal: AbortSignal;
 }
@@ -256,8 +260,9 @@ export class EventQueue {
     if (groups.length === 0 && !error) {
       error = { reason: 'no-handler', message: `Queue '${this.name}' receives ${wire.name} but has no handler for it: register queue('${this.name}').on(${wire.target.name}.${wire.member}, handler) or narrow the binding.` };
     }
+    const maxBodyBytes = wire.maxBodyBytes ?? this.host.maxBodyBytes;
     // all or none: a delivery that one of its handlers cannot take is dead-lettered, not half-handled
-    return error ? { groups: [], error } : { groups };
+    return error ? { maxBodyBytes, groups: [], error } : { maxBodyBytes, groups };
   }
 
   /** @internal handles one delivery and says what to do with it. Never throws. */
@@ -275,13 +280,23 @@ export class EventQueue {
     const { registry, codec } = this.host;
     let wire: EventType<object> | undefined;
     try {
-      const contentType = delivery.properties.contentType;
-      if (contentType !== undefined && contentType !== '' && !contentType.startsWith(CONTENT_TYPE_JSON)) {
-        throw new DecodeError('content-type', `Content type '${contentType}' is not ${CONTENT_TYPE_JSON}; Tidings events are UTF-8 JSON.`);
+      const { contentType, contentEncoding } = delivery.properties;
+      if (!isJsonContentType(contentType)) {
+        throw new DecodeError('content-type', `Content type '${contentType}' is not ${CONTENT_TYPE_JSON} (optionally with charset=utf-8); Tidings events are UTF-8 JSON.`);
+      }
+      if (!isIdentityEncoding(contentEncoding)) {
+        throw new DecodeError(
+          'content-encoding',
+          `Content encoding '${contentEncoding}' is not one Tidings reads (none, utf-8 or identity): the body would not be JSON. Publish it uncompressed.`,
+        );
       }
       wire = registry.eventFor(delivery.exchange, delivery.routingKey);
       if (!wire) throw new DecodeError('unknown-event', this.unknownEventMessage(delivery));
       const plan = this.planFor(wire);
+      // before parsing: a length comparison is all an oversized body costs
+      if (delivery.body.length > plan.maxBodyBytes) {
+        throw new DecodeError('too-large', `The body is ${delivery.body.length} bytes, more than the ${plan.maxBodyBytes} bytes ${wire.name} may have (maxBodyBytes); it was not parsed.`);
+      }
       if (plan.error) throw new DecodeError(plan.error.reason, plan.error.message);
       let decoded = codec.decode(wire, delivery.body);
       if (isThenable(decoded)) decoded = await decoded;

@@ -4,3 +4,4 @@ export type { ClassCodecOptions } from './codec-options';
 export * from './safe-json';
 export * from './compiled';
 export * from './json-schema';
+export * from './content';

@@ -7,6 +7,10 @@ import { TidingsError } from './tidings-error';
 export type DeadLetterReason =
   | 'malformed-json'
   | 'content-type'
+  /** A content encoding other than none, `utf-8` or `identity` (`gzip`, `deflate`): the bytes are not JSON. */
+  | 'content-encoding'
+  /** A body larger than `maxBodyBytes` (of the event, else of the bus): never parsed. */
+  | 'too-large'
   | 'forbidden-key'
   | 'unknown-event'
   | 'validation-failed'

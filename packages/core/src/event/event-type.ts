@@ -1,3 +1,5 @@
+import { optionsObject, wholeNumber } from '../config';
+import { LIMITS } from '../constants';
 import type { Exchange } from '../exchange';
 import { parseRoutingKey } from '../routing';
 import { getRegistry } from '../registry/registry';
@@ -5,6 +7,19 @@ import { getRegistry } from '../registry/registry';
 /** A class whose instances are events: constructible without arguments by the codec. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type EventClass<T extends object = object> = new (...args: any[]) => T;
+
+/** What `@Event(exchange, routingKey, options)` takes besides the exchange and the key. */
+export interface EventOptions {
+  /**
+   * Largest encoded body of this event, in bytes (a whole number from 1 to 536870912), on publish
+   * (a larger one is a MessageTooLargeError; nothing is sent) and on consume (a larger one is
+   * dead-lettered as `too-large`, never parsed). Declared with the event, so producers and
+   * consumers that share the contracts share the limit.
+   * @default the bus's maxBodyBytes (1 MiB)
+   * @example { maxBodyBytes: 8 * 1024 * 1024 }
+   */
+  readonly maxBodyBytes?: number;
+}
 
 /**
  * The typed handle of one event: a class, an exchange and a routing key. `@Event` creates it
@@ -20,6 +35,8 @@ export class EventType<T extends object> {
   readonly action: string;
   /** Domain and action, shared by every version: `order.submit`. */
   readonly family: string;
+  /** This event's own body limit in bytes, if `@Event` gave one; otherwise the bus's applies. */
+  readonly maxBodyBytes: number | undefined;
 
   /** @internal use `@Event` */
   constructor(
@@ -28,8 +45,12 @@ export class EventType<T extends object> {
     readonly routingKey: string,
     /** Name of the static member that holds this descriptor (`submit`). */
     readonly member: string,
+    options: EventOptions = {},
   ) {
     const parsed = parseRoutingKey(routingKey, `${target.name}.${member}`);
+    const owner = `@Event('${routingKey}') on ${target.name}.${member}`;
+    optionsObject(owner, 'options', options);
+    this.maxBodyBytes = options.maxBodyBytes === undefined ? undefined : wholeNumber(owner, 'maxBodyBytes', options.maxBodyBytes, 1, LIMITS.maxBodyBytes);
     this.domain = parsed.domain;
     this.version = parsed.version;
     this.action = parsed.action;

@@ -1,7 +1,7 @@
 import type { Exchange } from '../exchange';
 import { ConfigurationError } from '../errors';
 import { getRegistry } from '../registry/registry';
-import { EventType, type EventClass } from './event-type';
+import { EventType, type EventClass, type EventOptions } from './event-type';
 import { isStandardDecoratorCall, standardDecoratorError } from './misuse';
 
 /**
@@ -14,9 +14,10 @@ import { isStandardDecoratorCall, standardDecoratorError } from './misuse';
  * ```
  *
  * The member's declared type must be `EventType<ThisClass>`: anything else is a compile error.
- * A malformed routing key throws here, when the class is defined.
+ * A malformed routing key or a wrong option throws here, when the class is defined.
+ * `options.maxBodyBytes` sets this event's body limit (default: the bus's, 1 MiB).
  */
-export function Event(exchange: Exchange, routingKey: string) {
+export function Event(exchange: Exchange, routingKey: string, options: EventOptions = {}) {
   return function <C extends EventClass, K extends string>(
     target: C & { readonly [P in K]: EventType<InstanceType<C>> },
     member: K,
@@ -28,7 +29,7 @@ export function Event(exchange: Exchange, routingKey: string) {
           `on an instance field the class-field initialiser would hide it.`,
       );
     }
-    const descriptor = new EventType<InstanceType<C>>(target as unknown as EventClass<InstanceType<C>>, exchange, routingKey, member);
+    const descriptor = new EventType<InstanceType<C>>(target as unknown as EventClass<InstanceType<C>>, exchange, routingKey, member, options);
     Object.defineProperty(target, member, {
       value: descriptor,
       writable: false,

@@ -6,6 +6,11 @@ export interface MessageProperties {
   readonly messageId: string;
   readonly timestamp: number;
   readonly contentType?: string;
+  /**
+   * How the body was encoded on top of its content type (`gzip`, `deflate`). Tidings never sets
+   * it; a consumer dead-letters a delivery with one other than `utf-8` or `identity`.
+   */
+  readonly contentEncoding?: string;
   /** The routing key the event was published with. */
   readonly type?: string;
   /** The publishing service's name. */
@@ -93,12 +98,18 @@ export interface TransportHealth {
   readonly consumers: Readonly<Record<string, number>>;
   /** Publishes held while disconnected or waiting for a confirm. */
   readonly pendingPublishes: number;
+  /**
+   * Present while the broker blocks publishing (a memory or disk alarm): the reason it gave, such
+   * as `'low on memory'`. Publishes wait in the buffer meanwhile; `connected` stays true.
+   */
+  readonly blocked?: string;
 }
 
 export type TransportEvent =
   | { readonly type: 'connected'; readonly url?: string }
   | { readonly type: 'disconnected'; readonly error?: Error }
   | { readonly type: 'error'; readonly error: Error }
+  /** The broker stopped reading from publishers (a memory or disk alarm); `health().blocked` holds the reason until `unblocked`. */
   | { readonly type: 'blocked'; readonly reason: string }
   | { readonly type: 'unblocked' };
 
@@ -109,7 +120,11 @@ export type TransportEvent =
 export interface Transport {
   /** Connects (idempotent). */
   connect(): Promise<void>;
-  /** Declares exchanges, queues, bindings, dead-letter queues and retry paths, idempotently. */
+  /**
+   * Declares exchanges, queues, bindings, dead-letter queues and retry paths, idempotently. The bus
+   * may call it while `connect()` is still under way (the exchange of a first publish): a transport
+   * connects if it must, or declares the exchanges on the connection it is making.
+   */
   declare(topology: Topology): Promise<void>;
   /** Resolves once the message is durable (broker confirm); rejects with a TidingsError otherwise. */
   publish(message: OutgoingMessage): Promise<void>;

@@ -84,6 +84,42 @@ describe('EventBus with bad input', () => {
     expect(({} as Record<string, unknown>).admin).to.equal(undefined);
   });
 
+  it('dead-letters a compressed or otherwise encoded body as content-encoding, never parsing it', async () => {
+    const consumer = bus('billing');
+    const probe = new EventProbe(consumer.queue('billing_order').bind(SHOP_EXCHANGE, 'shop.*.submit'), Order.submit);
+    await consumer.start();
+    // valid JSON under each encoding: only the header says the bytes are not what they seem
+    const refused = ['gzip', 'deflate', 'br', 'x-unknown'];
+    const accepted = ['utf-8', 'UTF-8', 'identity'];
+    let id = 0;
+    for (const contentEncoding of [...refused, ...accepted]) {
+      await publishRaw(transport, { exchange: SHOP_EXCHANGE.name, routingKey: 'shop.v1.submit', body: `{"id":${++id},"lines":[]}`, contentEncoding, messageId: contentEncoding });
+    }
+    const handled = await probe.take(accepted.length);
+    expect(handled.map((p) => p.event.id)).to.have.members([5, 6, 7]);
+    const dead = await collectDeliveries(transport, deadLetterQueueName('billing_order'), refused.length);
+    expect(dead.map((d) => d.properties.messageId)).to.have.members(refused);
+    dead.forEach((d) => expect(d.properties.headers[HEADERS.deadReason]).to.equal('content-encoding'));
+    expect(dead[0]!.properties.headers[HEADERS.deadError]).to.contain(`Content encoding '${dead[0]!.properties.messageId}'`);
+  });
+
+  it('reads application/json with an optional charset=utf-8 and dead-letters any other content type', async () => {
+    const consumer = bus('billing');
+    const probe = new EventProbe(consumer.queue('billing_order').bind(SHOP_EXCHANGE, 'shop.*.submit'), Order.submit);
+    await consumer.start();
+    const accepted = ['application/json', 'application/json; charset=utf-8', 'Application/JSON;charset=UTF-8', null];
+    const refused = ['application/json-patch+json', 'application/json; charset=latin1', 'text/plain'];
+    let id = 0;
+    for (const contentType of [...accepted, ...refused]) {
+      await publishRaw(transport, { exchange: SHOP_EXCHANGE.name, routingKey: 'shop.v1.submit', body: `{"id":${++id},"lines":[]}`, contentType, messageId: String(contentType) });
+    }
+    const handled = await probe.take(accepted.length);
+    expect(handled.map((p) => p.event.id)).to.have.members([1, 2, 3, 4]);
+    const dead = await collectDeliveries(transport, deadLetterQueueName('billing_order'), refused.length);
+    expect(dead.map((d) => d.properties.messageId)).to.have.members(refused);
+    dead.forEach((d) => expect(d.properties.headers[HEADERS.deadReason]).to.equal('content-type'));
+  });
+
   it('retries a throwing handler with backoff, and handles it once it succeeds', async () => {
     const consumer = bus('billing', 5);
     let calls = 0;

@@ -135,6 +135,32 @@ describe('ClassCodec', () => {
       });
     }
 
+    const bytes: [string, Buffer, RegExp][] = [
+      ['a truncated two-byte sequence', Buffer.from([...Buffer.from('{"id":1,"lines":[],"x":"'), 0xc3, 0x28, ...Buffer.from('"}')]), /not valid UTF-8/],
+      ['a lone continuation byte', Buffer.from([...Buffer.from('{"id":1,"lines":[],"x":"'), 0x80, ...Buffer.from('"}')]), /not valid UTF-8/],
+      ['an overlong encoding of "/"', Buffer.from([...Buffer.from('{"id":1,"lines":[],"x":"'), 0xc0, 0xaf, ...Buffer.from('"}')]), /not valid UTF-8/],
+      ['an encoded surrogate', Buffer.from([...Buffer.from('{"id":1,"lines":[],"x":"'), 0xed, 0xa0, 0x80, ...Buffer.from('"}')]), /not valid UTF-8/],
+      ['Latin-1 bytes', Buffer.from('{"id":1,"lines":[],"x":"café"}', 'latin1'), /not valid UTF-8/],
+      ['a byte order mark', Buffer.from('\ufeff{"id":1,"lines":[]}', 'utf8'), /byte order mark/],
+    ];
+    for (const [what, body, message] of bytes) {
+      it(`turns ${what} into a 'malformed-json' DecodeError that says why`, () => {
+        let error: unknown;
+        try {
+          codec.decode(Order.submit, body);
+        } catch (e) {
+          error = e;
+        }
+        expect(error).to.be.instanceOf(DecodeError);
+        expect((error as DecodeError).reason).to.equal('malformed-json');
+        expect((error as DecodeError).message).to.match(message);
+      });
+    }
+
+    it('reads multi-byte UTF-8 text as written', () => {
+      expect(parseJsonBody(Buffer.from('{"city":"Zürich ✓ 𝄞"}', 'utf8'))).to.deep.equal({ city: 'Zürich ✓ 𝄞' });
+    });
+
     it('lets text mention __proto__ inside string values', () => {
       expect(parseJsonBody('{"note":"about __proto__ and constructor"}')).to.deep.equal({ note: 'about __proto__ and constructor' });
     });

@@ -8,6 +8,7 @@ import {
   EventValidationError,
   InvalidRoutingKeyError,
   isTidingsError,
+  MessageTooLargeError,
   NonRetryableError,
   PublishError,
   TIDINGS_ERROR_CODES,
@@ -27,6 +28,7 @@ describe('TidingsErrorCode', () => {
     new NonRetryableError('m'),
     new UnroutableError('x', 'k'),
     new PublishError('m', 'id'),
+    new MessageTooLargeError('e', 'k', 2, 1),
     new TopologyError('m'),
     new TransportClosedError('publish'),
   ];

@@ -1,0 +1,43 @@
+import { expect } from 'chai';
+import type { ConsumeMessage } from 'amqplib';
+import { publishOptions, toDelivery } from '../../src/wire';
+
+function message(properties: Partial<ConsumeMessage['properties']>): ConsumeMessage {
+  return {
+    content: Buffer.from('{}'),
+    fields: { deliveryTag: 1, redelivered: false, exchange: 'shop', routingKey: 'order.v1.submit', consumerTag: 'c' },
+    properties: { headers: {}, ...properties } as ConsumeMessage['properties'],
+  } as ConsumeMessage;
+}
+
+describe('wire', () => {
+  describe('toDelivery', () => {
+    it('passes the content type and content encoding on, so the bus can refuse a compressed body', () => {
+      const d = toDelivery('billing', message({ contentType: 'application/json', contentEncoding: 'gzip' }));
+      expect(d.properties.contentType).to.equal('application/json');
+      expect(d.properties.contentEncoding).to.equal('gzip');
+    });
+
+    it('leaves the content encoding undefined when the message has none', () => {
+      expect(toDelivery('billing', message({})).properties.contentEncoding).to.equal(undefined);
+    });
+  });
+
+  describe('publishOptions', () => {
+    const outgoing = (contentEncoding?: string) => ({
+      exchange: 'shop',
+      routingKey: 'order.v1.submit',
+      body: Buffer.from('{}'),
+      mandatory: true,
+      properties: { messageId: 'm', timestamp: 1_700_000_000_000, contentType: 'application/json', contentEncoding, headers: {} },
+    });
+
+    it('writes no content encoding for what the bus publishes', () => {
+      expect(publishOptions(outgoing())).not.to.have.property('contentEncoding');
+    });
+
+    it('writes the content encoding a raw publish gives', () => {
+      expect(publishOptions(outgoing('gzip')).contentEncoding).to.equal('gzip');
+    });
+  });
+});
