@@ -9,5 +9,5 @@ export * from './configuration-error';
 export * from './topology-error';
 export * from './transport-closed-error';
 export * from './publish-error';
-export type { PublishAttempt } from './publish-attempt';
+export { RejectedPublishError, type PublishAttempt } from './publish-attempt';
 export * from './message-too-large-error';

@@ -1,5 +1,6 @@
 import type { EventType } from '../event/event-type';
 import { ConfigurationError } from './configuration-error';
+import { TidingsError, type TidingsErrorCode } from './tidings-error';
 
 /**
  * What a rejected publish was: kept on its PublishError or UnroutableError by the bus, so that the
@@ -14,12 +15,39 @@ export interface PublishAttempt {
   readonly republish: () => Promise<void>;
 }
 
-/** `retry()` of PublishError and UnroutableError. */
-export function retryAttempt(attempt: PublishAttempt | undefined, name: string): Promise<void> {
-  if (!attempt) {
-    return Promise.reject(
-      new ConfigurationError(`This ${name} did not come from bus.publish, so it does not know what to publish again: call bus.publish(event, instance) yourself.`),
-    );
+/**
+ * What PublishError and UnroutableError share: the attempt the bus recorded on them, and
+ * `retry()` to make it again. Not thrown itself: each subclass names its condition and code.
+ */
+export abstract class RejectedPublishError<C extends TidingsErrorCode> extends TidingsError<C> {
+  #attempt: PublishAttempt | undefined;
+
+  /** The event that was being published; undefined when the error did not come from `bus.publish`. */
+  get event(): EventType<object> | undefined {
+    return this.#attempt?.event;
   }
-  return attempt.republish();
+
+  /** The instance that was being published; undefined when the error did not come from `bus.publish`. */
+  get instance(): object | undefined {
+    return this.#attempt?.instance;
+  }
+
+  /**
+   * Publishes the same event again through the bus that failed, with the same options and
+   * message id (an idempotent consumer drops a second copy). Rejects as `bus.publish` does.
+   */
+  retry(): Promise<void> {
+    if (!this.#attempt) {
+      return Promise.reject(
+        new ConfigurationError(`This ${this.name} did not come from bus.publish, so it does not know what to publish again: call bus.publish(event, instance) yourself.`),
+      );
+    }
+    return this.#attempt.republish();
+  }
+
+  /** @internal the bus records what it published; the first record wins. */
+  recordAttempt(attempt: PublishAttempt): this {
+    this.#attempt ??= attempt;
+    return this;
+  }
 }
