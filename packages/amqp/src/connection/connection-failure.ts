@@ -38,6 +38,12 @@ export function failureKind(error: unknown): FailureKind {
   return 'other';
 }
 
+/** The broker answered and refused (vhost or login): trying again cannot help. */
+export function isRefusal(error: unknown): boolean {
+  const kind = failureKind(error);
+  return kind === 'vhost' || kind === 'login';
+}
+
 /** One URL's failure, in a sentence, password hidden. */
 export function describeFailure(url: string, error: unknown): string {
   const raw = redact(String((error as Error | undefined)?.message ?? error));

@@ -4,7 +4,7 @@ import { redact, TransportClosedError } from '@tidings/core';
 import type { TransportEvents } from '../events';
 import type { ResolvedOptions } from '../options';
 import { backoffDelay } from './backoff';
-import { connectionFailure, describeFailure, type FailedAttempt } from './connection-failure';
+import { connectionFailure, describeFailure, isRefusal, type FailedAttempt } from './connection-failure';
 
 export type ConnectionState = 'idle' | 'connecting' | 'connected' | 'reconnecting' | 'closing' | 'closed';
 
@@ -156,6 +156,9 @@ export class Connection {
           if (!this.keepTryingFirst()) break;
         }
       }
+      // A broker that answered and refused (no such vhost, no permissions, a wrong password) says
+      // the same on every try: waiting out the deadline would only delay the error that says so.
+      if (failures.length > 0 && failures.every((f) => isRefusal(f.error))) break;
       const left = startedAt + startupDeadlineMs - Date.now();
       if (!this.keepTryingFirst() || left <= 0) break;
       const delay = Math.min(backoffDelay(round, initialDelayMs, maxDelayMs), left);

@@ -16,6 +16,8 @@ interface Harness {
   /** Connect attempts, refused ones included. */
   attempts: number;
   refuse: Set<string>;
+  /** Hosts that answer and refuse to open the vhost, as RabbitMQ does for a missing one. */
+  refuseVhost: Set<string>;
   setup: (model: ChannelModel) => Promise<void>;
   pending: number;
 }
@@ -29,6 +31,7 @@ function harness(urls: string[], settings: Partial<ConnectionSettings> = {}): Ha
     logger: new RecordingLogger(),
     attempts: 0,
     refuse: new Set(),
+    refuseVhost: new Set(),
     setup: async () => undefined,
     pending: 0,
   };
@@ -56,6 +59,7 @@ function harness(urls: string[], settings: Partial<ConnectionSettings> = {}): Ha
     h.attempts++;
     const host = new URL(url).host;
     if (h.refuse.has(host)) throw new Error(`connect ECONNREFUSED ${host} (password in amqp://guest:s3cret@${host})`);
+    if (h.refuseVhost.has(host)) throw new Error('Expected ConnectionOpenOk; got <ConnectionClose channel:0>');
     const model = new FakeConnection();
     h.opened.push({ url, options, model });
     return model.asModel();
@@ -140,6 +144,26 @@ describe('Connection (against a fake amqplib connect)', () => {
       expect(h.logger.find('warn', 'could not connect to RabbitMQ')).to.have.length(h.attempts - 1);
       expect(h.calls).to.deep.equal(['gave up: AmqpConnectionError']);
       expect(h.connection.state, 'a later connect() may try again').to.equal('idle');
+    });
+
+    it('gives up after one round, whatever the deadline, when every broker answered and refused the vhost', async () => {
+      const h = harness(['amqp://a:5672/missing', 'amqp://b:5672/missing'], { startupDeadlineMs: 60_000, initialDelayMs: 5, maxDelayMs: 20 });
+      h.refuseVhost = new Set(['a:5672', 'b:5672']);
+      const error = await expectRejection(h.connection.connect(), AmqpConnectionError, "vhost 'missing'");
+      expect(error.message).to.contain('rabbitmqctl add_vhost missing');
+      expect(h.attempts).to.equal(2);
+      expect(h.logger.find('warn', 'could not connect')).to.have.length(0);
+    });
+
+    it('keeps trying while one broker is unreachable, even if another refused the vhost', async () => {
+      const h = harness(['amqp://a:5672/v', 'amqp://b:5672/v'], { startupDeadlineMs: 60_000, initialDelayMs: 5, maxDelayMs: 20 });
+      h.refuseVhost = new Set(['a:5672']);
+      h.refuse = new Set(['b:5672']);
+      const connecting = h.connection.connect();
+      await waitFor(() => h.attempts >= 4, { message: 'a second round' });
+      h.refuseVhost = new Set();
+      await connecting;
+      expect(h.connection.connected).to.equal(true);
     });
 
     it('tries once and fails at once with startupDeadlineMs = 0', async () => {
