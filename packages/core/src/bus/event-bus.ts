@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { CompiledCodec, type Codec } from '../codec';
 import { bool, finiteNumber, nonEmptyString, objectWith, optionsObject, wholeNumber } from '../config';
 import { CONTENT_TYPE_JSON, DEFAULTS, HEADERS, LIMITS } from '../constants';
-import { ConfigurationError, MessageTooLargeError, PublishError, TransportClosedError, UnroutableError } from '../errors';
+import { ConfigurationError, MessageTooLargeError, RejectedPublishError, TransportClosedError } from '../errors';
 import type { EventType } from '../event/event-type';
 import { notADescriptorMessage } from '../event/misuse';
 import type { Exchange } from '../exchange';
@@ -262,7 +262,7 @@ export class EventBus {
 
   /** Keeps on the error what was published, so the caller can publish it again (`error.retry()`). */
   private recordAttempt(error: unknown, event: EventType<object>, instance: object, options: PublishOptions, messageId: string): unknown {
-    if (error instanceof PublishError || error instanceof UnroutableError) {
+    if (error instanceof RejectedPublishError) {
       error.recordAttempt({ event, instance, republish: () => this.publish(event, instance, { ...options, messageId }) });
     }
     return error;
