@@ -108,7 +108,8 @@ describe("The article's scenario on the in-memory bus", () => {
     release();
   });
 
-  it('gives handlers a context to publish follow-up events that keep the correlation id and trace', async () => {
+  /** Billing answers every submit with a chargeback from its handler; audit sees both. */
+  async function followUpFlow(): Promise<{ audit: EventProbe<Order>; submits: EventProbe<Order> }> {
     const billingBus = bus('billing');
     billingBus.queue('billing_order').bind(SHOP_EXCHANGE, 'shop.*.submit').on(Order.submit, (o, ctx) => ctx.publish(Order.chargeback, o));
     const auditBus = bus('audit');
@@ -116,6 +117,11 @@ describe("The article's scenario on the in-memory bus", () => {
     const submits = new EventProbe(auditBus.queue('audit'), Order.submit);
     await billingBus.start();
     await auditBus.start();
+    return { audit, submits };
+  }
+
+  it('gives handlers a context to publish follow-up events that keep the correlation id and trace', async () => {
+    const { audit, submits } = await followUpFlow();
     const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
     await bus('order').publish(Order.submit, Order.of(3, []), { correlationId: 'flow-1', traceparent, tracestate: 'shop=1' });
     const submit = await submits.next();
@@ -132,13 +138,7 @@ describe("The article's scenario on the in-memory bus", () => {
   });
 
   it('sends an untraced event with no trace, version or timestamp headers, and a follow-up with only its cause', async () => {
-    const billingBus = bus('billing');
-    billingBus.queue('billing_order').bind(SHOP_EXCHANGE, 'shop.*.submit').on(Order.submit, (o, ctx) => ctx.publish(Order.chargeback, o));
-    const auditBus = bus('audit');
-    const audit = new EventProbe(auditBus.queue('audit').bind(SHOP_EXCHANGE, 'shop.#'), Order.chargeback);
-    const submits = new EventProbe(auditBus.queue('audit'), Order.submit);
-    await billingBus.start();
-    await auditBus.start();
+    const { audit, submits } = await followUpFlow();
     await bus('order').publish(Order.submit, Order.of(4, []));
     const submit = await submits.next();
     const { context } = await audit.next();
