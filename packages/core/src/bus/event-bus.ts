@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { CompiledCodec, type Codec } from '../codec';
-import { bool, finiteNumber, nonEmptyString, objectWith, optionsObject, wholeNumber } from '../config';
+import type { Context } from '@opentelemetry/api';
+import { bool, finiteNumber, nonEmptyString, objectWith, oneOf, optionsObject, wholeNumber } from '../config';
 import { CONTENT_TYPE_JSON, DEFAULTS, HEADERS, LIMITS } from '../constants';
 import { ConfigurationError, MessageTooLargeError, RejectedPublishError, TransportClosedError } from '../errors';
 import type { EventType } from '../event/event-type';
@@ -8,6 +9,8 @@ import { notADescriptorMessage } from '../event/misuse';
 import type { Exchange } from '../exchange';
 import { consoleLogger, type Logger } from '../logger';
 import { getRegistry, type Registry } from '../registry';
+import { BusTelemetry } from '../telemetry/bus-telemetry';
+import type { TelemetryOptions } from '../telemetry/options';
 import { InMemoryTransport, type ExchangeSpec, type Transport, type TransportHealth } from '../transport';
 import type { HandlerContext } from './context';
 import type { PublishOptions } from './publish-options';
@@ -53,6 +56,12 @@ export interface EventBusOptions {
    * @default 1048576 (1 MiB)
    */
   readonly maxBodyBytes?: number;
+  /**
+   * OpenTelemetry spans and metrics (docs/observability.md). They are emitted only when the
+   * application registered a tracer or meter provider with `@opentelemetry/api`; `false` turns them off.
+   * @default { enabled: true, name: '@tidings/core', processParent: 'creation-context' }
+   */
+  readonly telemetry?: TelemetryOptions | false;
 }
 
 export interface BusHealth {
@@ -102,6 +111,7 @@ export class EventBus {
   private readonly mandatory: boolean;
   private readonly closeTimeoutMs: number;
   private readonly maxBodyBytes: number;
+  private readonly telemetry: BusTelemetry;
 
   constructor(options: EventBusOptions) {
     if (options === null || typeof options !== 'object') {
@@ -123,7 +133,9 @@ export class EventBus {
     this.mandatory = bool(OWNER, 'mandatory', options.mandatory ?? true);
     this.closeTimeoutMs = finiteNumber(OWNER, 'closeTimeoutMs', options.closeTimeoutMs ?? DEFAULTS.closeTimeoutMs, 0, LIMITS.timerMs);
     this.maxBodyBytes = wholeNumber(OWNER, 'maxBodyBytes', options.maxBodyBytes ?? DEFAULTS.maxBodyBytes, 1, LIMITS.maxBodyBytes);
+    this.telemetry = new BusTelemetry(telemetryOptions(options.telemetry), this.transport);
     this.host = {
+      telemetry: this.telemetry,
       registry: this.registry,
       codec: this.codec,
       logger: this.logger,
@@ -188,7 +200,12 @@ export class EventBus {
       exchanges.forEach((e) => this.declaredExchanges.add(e.name));
       for (const queue of this.queues.values()) {
         if (this.state !== 'starting') break; // close() was called meanwhile
-        this.consumers.push(await this.transport.consume(queue.name, (d) => queue.handle(d), { prefetch: queue.prefetch }));
+        this.consumers.push(
+          await this.transport.consume(queue.name, (d) => queue.handle(d), {
+            prefetch: queue.prefetch,
+            settled: this.telemetry.wantsSettleReports ? this.telemetry.settled : undefined,
+          }),
+        );
       }
       if (this.state !== 'starting') throw new TransportClosedError('start the bus');
       this.state = 'started';
@@ -215,7 +232,12 @@ export class EventBus {
    * Validates, serialises and publishes an event; resolves once the broker has it (confirm).
    * The instance's type must match the descriptor's: `publish(Order.submit, order)`.
    */
-  async publish<T extends object>(event: EventType<T>, instance: NoInfer<T>, options: PublishOptions = {}): Promise<void> {
+  publish<T extends object>(event: EventType<T>, instance: NoInfer<T>, options: PublishOptions = {}): Promise<void> {
+    return this.doPublish(event, instance, options, undefined);
+  }
+
+  /** `parent`: the OpenTelemetry context of the handler a follow-up is published from. */
+  private async doPublish<T extends object>(event: EventType<T>, instance: T, options: PublishOptions, parent: unknown): Promise<void> {
     if (!this.acceptingPublishes) throw new TransportClosedError(`publish ${event?.routingKey}`);
     assertDescriptor(event, 'publish');
     if (instance === null || typeof instance !== 'object') {
@@ -229,7 +251,7 @@ export class EventBus {
       if (!this.declaredExchanges.has(event.exchange.name)) await this.declareExchange(event.exchange);
       const messageId = options.messageId ?? randomUUID();
       try {
-        return await this.send(event as EventType<object>, body, options, messageId);
+        return await this.send(event as EventType<object>, body, options, messageId, parent);
       } catch (error) {
         throw this.recordAttempt(error, event as EventType<object>, instance, options, messageId);
       }
@@ -253,7 +275,7 @@ export class EventBus {
     await Promise.all(
       versions.map(([e, value], i) => {
         const id = i === 0 ? messageId : randomUUID();
-        return this.send(e, bodies[i]!, shared, id).catch((error: unknown) => {
+        return this.send(e, bodies[i]!, shared, id, parent).catch((error: unknown) => {
           throw this.recordAttempt(error, e, value, { ...shared, alsoAs: undefined }, id);
         });
       }),
@@ -291,8 +313,13 @@ export class EventBus {
     return declaring;
   }
 
-  private send(event: EventType<object>, body: Buffer, options: PublishOptions, messageId: string): Promise<void> {
-    return this.transport.publish({
+  private send(event: EventType<object>, body: Buffer, options: PublishOptions, messageId: string, parent: unknown): Promise<void> {
+    const correlationId = options.correlationId ?? messageId;
+    const op = this.telemetry.startSend(
+      { exchange: event.exchange.name, routingKey: event.routingKey, messageId, correlationId, bodySize: body.length, traceparent: options.traceparent, tracestate: options.tracestate },
+      parent as Context | undefined,
+    );
+    const sent = this.transport.publish({
       exchange: event.exchange.name,
       routingKey: event.routingKey,
       body,
@@ -303,13 +330,26 @@ export class EventBus {
         contentType: CONTENT_TYPE_JSON,
         type: event.routingKey,
         appId: this.service,
-        correlationId: options.correlationId ?? messageId,
-        headers: wireHeaders(options),
+        correlationId,
+        headers: op?.headers === undefined ? wireHeaders(options) : { ...wireHeaders(options), ...op.headers },
       },
     });
+    if (op === undefined) return sent;
+    return sent.then(
+      () => op.end(),
+      (error: unknown) => {
+        op.end(error);
+        throw error;
+      },
+    );
   }
 
   private publishFrom(context: HandlerContext, event: EventType<object>, instance: object, options: PublishOptions = {}): Promise<void> {
+    const traced = this.telemetry.handlerContext(context);
+    if (traced !== undefined) {
+      // the send span is a child of the handler's process span, and its context goes on the wire
+      return this.doPublish(event, instance, { correlationId: context.correlationId, causationId: context.messageId, ...options }, traced);
+    }
     // a follow-up continues the delivery's trace, if it had one, as a new span of it
     const parent = context.headers[HEADERS.traceparent];
     const traceparent = typeof parent === 'string' ? childTraceparent(parent) : undefined;
@@ -345,6 +385,7 @@ export class EventBus {
     }
     this.acceptingPublishes = false;
     await this.transport.close();
+    this.telemetry.close();
     // a start() still waiting for the broker fails now that the transport is closed
     await this.starting?.catch(() => undefined);
     await Promise.allSettled(this.consumers.map((c) => c.cancel()));
@@ -358,6 +399,16 @@ export class EventBus {
       inFlight: Object.fromEntries([...this.queues.values()].map((q) => [q.name, q.inFlight])),
     };
   }
+}
+
+function telemetryOptions(option: TelemetryOptions | false | undefined): TelemetryOptions {
+  if (option === false) return { enabled: false };
+  if (option === undefined) return {};
+  const o = optionsObject<TelemetryOptions>(OWNER, 'telemetry', option);
+  if (o.enabled !== undefined) bool(OWNER, 'telemetry.enabled', o.enabled);
+  if (o.name !== undefined) nonEmptyString(OWNER, 'telemetry.name', o.name, "{ name: 'billing' }");
+  if (o.processParent !== undefined) oneOf(OWNER, 'telemetry.processParent', o.processParent, ['creation-context', 'link-only'] as const);
+  return o;
 }
 
 function exchangeSpec(e: Exchange): ExchangeSpec {

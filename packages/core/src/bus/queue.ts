@@ -7,11 +7,13 @@ import type { EventType, PayloadOf } from '../event/event-type';
 import { assertEventDescriptors } from '../event/misuse';
 import type { Logger } from '../logger';
 import type { Registry } from '../registry';
+import type { ProcessHooks, ProcessOperation } from '../telemetry/hooks';
 import { checkBindingPattern, parseRoutingKey, topicMatches } from '../routing';
 import type { Delivery, Disposition, QueueSpec, QueueType } from '../transport';
 import type { Handler, HandlerContext } from './context';
 import type { PublishOptions } from './publish-options';
 import { RetryPolicy, type RetryOptions } from './retry-policy';
+import { deliveryErrorType } from '../telemetry/errors';
 
 /**
  * What `bus.queue(name, options)` takes. Every option is checked when the queue is created: a
@@ -59,6 +61,7 @@ function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
 
 /** What a queue needs from its bus; kept narrow so the queue does not reach into the bus. */
 export interface QueueHost {
+  readonly telemetry: ProcessHooks;
   readonly registry: Registry;
   readonly codec: Codec;
   readonly logger: Logger;
@@ -270,13 +273,17 @@ export class EventQueue {
     if (this.active < this.concurrency) this.active++;
     else await this.acquire();
     try {
-      return await this.dispatch(delivery);
+      const op = this.host.telemetry.startProcess(delivery, this.name);
+      if (op === undefined) return await this.dispatch(delivery, undefined);
+      const disposition = await op.run(() => this.dispatch(delivery, op));
+      op.end(disposition);
+      return disposition;
     } finally {
       this.release();
     }
   }
 
-  private async dispatch(delivery: Delivery): Promise<Disposition> {
+  private async dispatch(delivery: Delivery, op: ProcessOperation | undefined): Promise<Disposition> {
     const { registry, codec } = this.host;
     let wire: EventType<object> | undefined;
     try {
@@ -301,6 +308,7 @@ export class EventQueue {
       let decoded = codec.decode(wire, delivery.body);
       if (isThenable(decoded)) decoded = await decoded;
       const context = this.contextFor(delivery, wire);
+      if (op?.context !== undefined) this.host.telemetry.bindHandlerContext(context, op.context);
       const only = plan.groups.length === 1 && plan.groups[0]!.handlers.length === 1 ? plan.groups[0]! : undefined;
       if (only && (only.target === undefined || only.target === wire)) {
         // one handler, no upcast: the common case, without the bookkeeping of the general one
@@ -315,9 +323,13 @@ export class EventQueue {
       }
       const results = await Promise.allSettled(runs);
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-      if (failed) return this.onHandlerError(delivery, wire, failed.reason);
+      if (failed) {
+        op?.fail(deliveryErrorType(failed.reason));
+        return this.onHandlerError(delivery, wire, failed.reason);
+      }
       return ACK;
     } catch (error) {
+      op?.fail(deliveryErrorType(error));
       if (error instanceof DecodeError) return this.deadLetter(delivery, error.reason, error.message);
       return this.onHandlerError(delivery, wire, error);
     }

@@ -13,11 +13,16 @@ import type {
   MessageProperties,
   OutgoingMessage,
   QueueSpec,
+  SettleListener,
   Topology,
   Transport,
   TransportEvent,
   TransportHealth,
+  TransportTelemetry,
 } from './transport';
+import { SYSTEM_IN_MEMORY } from '../telemetry/semconv';
+
+const TELEMETRY: TransportTelemetry = Object.freeze({ system: SYSTEM_IN_MEMORY });
 
 interface Stored {
   readonly exchange: string;
@@ -32,6 +37,7 @@ interface MemConsumer {
   readonly id: number;
   readonly handler: DeliveryHandler;
   readonly prefetch: number;
+  readonly settled: SettleListener | undefined;
   unacked: number;
   cancelled: boolean;
 }
@@ -147,7 +153,7 @@ export class InMemoryTransport implements Transport {
     this.assertOpen('consume');
     const queue = this.queues.get(queueName);
     if (!queue) throw new TopologyError(`Queue '${queueName}' does not exist; declare it before consuming.`, queueName);
-    const consumer: MemConsumer = { id: ++this.consumerIds, handler, prefetch: Math.max(1, options.prefetch), unacked: 0, cancelled: false };
+    const consumer: MemConsumer = { id: ++this.consumerIds, handler, prefetch: Math.max(1, options.prefetch), settled: options.settled, unacked: 0, cancelled: false };
     queue.consumers.push(consumer);
     this.schedule(queue);
     return {
@@ -200,6 +206,11 @@ export class InMemoryTransport implements Transport {
       consumers: Object.fromEntries([...this.queues.entries()].filter(([, q]) => q.consumers.length > 0).map(([n, q]) => [n, q.consumers.length])),
       pendingPublishes: 0,
     };
+  }
+
+  /** `messaging.system` is `tidings_in_memory`: there is no server to name. */
+  telemetry(): TransportTelemetry {
+    return TELEMETRY;
   }
 
   subscribe(listener: (event: TransportEvent) => void): () => void {
@@ -276,6 +287,11 @@ export class InMemoryTransport implements Transport {
         this.retryLater(queue, message, disposition.delayMs);
       } else if (disposition.action === 'dead-letter') {
         this.deadLetter(queue, message, disposition);
+      }
+      if (disposition !== undefined && consumer.settled !== undefined) {
+        const now = performance.now();
+        const copyTo = disposition.action === 'retry' ? queue.spec.name : disposition.action === 'dead-letter' ? deadLetterQueueName(queue.spec.name) : undefined;
+        consumer.settled(delivery, { disposition, copy: copyTo === undefined ? undefined : { exchange: '', routingKey: copyTo, startTime: now, endTime: now } });
       }
       this.schedule(queue);
     };

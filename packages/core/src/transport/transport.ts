@@ -41,6 +41,8 @@ export interface Delivery {
   readonly redelivered: boolean;
   /** 1 for the first delivery of a publish, n+1 after n delayed retries. */
   readonly attempt: number;
+  /** The broker's delivery tag, where there is one (AMQP). */
+  readonly deliveryTag?: number;
 }
 
 /** What the consumer decided about a delivery; the transport carries it out, then acks. */
@@ -84,6 +86,39 @@ export interface Topology {
 export interface ConsumeOptions {
   /** Deliveries handed out before any is settled. */
   readonly prefetch: number;
+  /**
+   * Told once a delivery's disposition was carried out (or could not be), with the copy a retry or
+   * dead letter published. Telemetry's settle spans come from it; a transport may leave it uncalled.
+   */
+  readonly settled?: SettleListener;
+}
+
+/** What a transport reports when it has carried out a disposition. */
+export interface SettleReport {
+  /** The disposition carried out: a retry the broker refused is reported as the dead letter it became. */
+  readonly disposition: Disposition;
+  /** Set when the disposition could not be carried out; the delivery returns to its queue. */
+  readonly error?: unknown;
+  /**
+   * The copy a retry or a dead letter published: where to, and when its publish started and was
+   * confirmed, as `performance.now()` milliseconds.
+   */
+  readonly copy?: { readonly exchange: string; readonly routingKey: string; readonly startTime: number; readonly endTime: number };
+}
+
+export type SettleListener = (delivery: Delivery, report: SettleReport) => void;
+
+/**
+ * What a transport tells telemetry about its connection, as the messaging semantic conventions
+ * name it (`messaging.system`, `server.address`, `server.port`, `network.peer.*`).
+ */
+export interface TransportTelemetry {
+  /** `messaging.system`: `rabbitmq` for AMQP. */
+  readonly system: string;
+  readonly serverAddress?: string;
+  readonly serverPort?: number;
+  readonly peerAddress?: string;
+  readonly peerPort?: number;
 }
 
 export interface Consumer {
@@ -135,4 +170,6 @@ export interface Transport {
   health(): TransportHealth;
   /** Subscribes to connection events; returns an unsubscribe function. */
   subscribe(listener: (event: TransportEvent) => void): () => void;
+  /** The connection as telemetry names it; called per operation while a provider is registered, so keep it cheap. */
+  telemetry?(): TransportTelemetry;
 }

@@ -1,0 +1,4 @@
+import { telemetryConformance } from '@tidings/testing/telemetry';
+import { InMemoryTransport } from '../../src';
+
+telemetryConformance('InMemoryTransport', () => new InMemoryTransport(), { system: 'tidings_in_memory', connection: {} });
