@@ -10,6 +10,7 @@ import {
   type Transport,
   type TransportEvent,
   type TransportHealth,
+  type TransportTelemetry,
 } from '@tidings/core';
 import { backoffDelay } from './connection/backoff';
 import { Connection, isConnectionLoss } from './connection/connection';
@@ -42,6 +43,8 @@ export class AmqpTransport implements Transport {
   private readonly consumers = new Set<AmqpConsumer>();
   private readonly consumerHost: ConsumerHost;
   private closing: Promise<void> | undefined;
+  private telemetryFor: object | undefined;
+  private telemetryValue: TransportTelemetry = { system: 'rabbitmq' };
 
   constructor(options: AmqpTransportOptions = {}) {
     this.o = resolveOptions(options);
@@ -142,7 +145,7 @@ export class AmqpTransport implements Transport {
   async consume(queue: string, handler: DeliveryHandler, options: ConsumeOptions): Promise<Consumer> {
     this.assertOpen('consume');
     await this.connection.connect();
-    const consumer = new AmqpConsumer(queue, handler, Math.max(1, Math.floor(options.prefetch)), this.consumerHost);
+    const consumer = new AmqpConsumer(queue, handler, Math.max(1, Math.floor(options.prefetch)), this.consumerHost, options.settled);
     this.consumers.add(consumer);
     try {
       await consumer.start();
@@ -202,7 +205,21 @@ export class AmqpTransport implements Transport {
     return this.events.subscribe(listener);
   }
 
+  /** `rabbitmq`, with the broker's host and port from the URL and the socket's peer address. */
+  telemetry(): TransportTelemetry {
+    const endpoint = this.connection.endpoint;
+    if (endpoint !== this.telemetryFor) {
+      this.telemetryFor = endpoint;
+      this.telemetryValue = endpoint === undefined ? { system: 'rabbitmq' } : { system: 'rabbitmq', ...withoutUndefined(endpoint) };
+    }
+    return this.telemetryValue;
+  }
+
   private assertOpen(operation: string): void {
     if (this.connection.shuttingDown()) throw new TransportClosedError(operation);
   }
+}
+
+function withoutUndefined<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 }

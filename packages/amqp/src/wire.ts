@@ -82,7 +82,7 @@ export function toDelivery(queue: string, msg: ConsumeMessage): Delivery {
     correlationId: optionalString(p.correlationId),
     headers,
   };
-  return { queue, exchange, routingKey, body: msg.content, properties, redelivered: msg.fields.redelivered, attempt };
+  return { queue, exchange, routingKey, body: msg.content, properties, redelivered: msg.fields.redelivered, attempt, deliveryTag: msg.fields.deliveryTag };
 }
 
 /**

@@ -191,7 +191,10 @@ export function telemetryConformance(name: string, factory: () => Transport, opt
       await context.with(trace.setSpan(context.active(), root), () => billing.publish(TracedOrder.submit, Object.assign(new TracedOrder(), { id: 2, total: 5 })));
       root.end();
       const chargedAt = `${EXCHANGE.name}:billing.v1.charged:${charges}`;
-      await waitFor(() => byName(harness.finished(), `ack ${chargedAt}`).length === 1, { message: 'the follow-up ack span' });
+      // the follow-up may be handled before the broker confirmed it to the first handler: wait for both acks
+      await waitFor(() => byName(harness.finished(), `ack ${chargedAt}`).length === 1 && byName(harness.finished(), `ack ${producerDestination}:${orders}`).length === 1, {
+        message: 'both ack spans',
+      });
       const spans = harness.finished();
       const send = one(spans, `send ${producerDestination}`);
       const process = one(spans, `process ${producerDestination}:${orders}`);
@@ -215,7 +218,10 @@ export function telemetryConformance(name: string, factory: () => Transport, opt
       await billing.start();
       await billing.publish(TracedOrder.submit, Object.assign(new TracedOrder(), { id: 3, total: 7 }));
       const at = `${producerDestination}:${q}`;
-      await waitFor(() => byName(harness.finished(), `ack ${at}`).length === 1, { message: 'the second attempt acked' });
+      // a persistent copy's confirm may come after its 16 ms delay ran out: wait for the retry span too
+      await waitFor(() => byName(harness.finished(), `ack ${at}`).length === 1 && byName(harness.finished(), `retry ${at}`).length === 1, {
+        message: 'the retry span and the second attempt acked',
+      });
       const spans = harness.finished();
       const send = one(spans, `send ${producerDestination}`);
       const processes = byName(spans, `process ${at}`);
@@ -269,7 +275,9 @@ export function telemetryConformance(name: string, factory: () => Transport, opt
       await billing.start();
       await billing.publish(TracedOrder.submit, Object.assign(new TracedOrder(), { id: 5, total: 1 }));
       const at = `${producerDestination}:${q}`;
-      await waitFor(() => byName(harness.finished(), `dead_letter ${at}`).length === 1, { message: 'the dead-letter span' });
+      await waitFor(() => byName(harness.finished(), `dead_letter ${at}`).length === 1 && byName(harness.finished(), `retry ${at}`).length === 1, {
+        message: 'the retry and dead-letter spans',
+      });
       const spans = harness.finished();
       expect(byName(spans, `process ${at}`).map((s) => s.attributes['error.type'])).to.deep.equal(['RangeError', 'RangeError']);
       expect(byName(spans, `retry ${at}`)).to.have.length(1);
@@ -287,7 +295,7 @@ export function telemetryConformance(name: string, factory: () => Transport, opt
       const before = await harness.metrics();
       await billing.publish(TracedOrder.submit, Object.assign(new TracedOrder(), { id: 6, total: 2 }));
       const at = `${producerDestination}:${q}`;
-      await waitFor(() => byName(harness.finished(), `ack ${at}`).length === 1, { message: 'the ack span' });
+      await waitFor(() => byName(harness.finished(), `ack ${at}`).length === 1 && byName(harness.finished(), `retry ${at}`).length === 1, { message: 'the retry and ack spans' });
       const after = await harness.metrics();
       const delta = (metric: string, match: Attributes): number => {
         const sum = (m: MetricData | undefined): number =>

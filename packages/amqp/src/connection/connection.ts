@@ -41,6 +41,25 @@ export function isConnectionLoss(error: unknown): boolean {
   return e?.name === 'IllegalOperationError' || /Channel ended|Channel closed|Connection closed|closing|not connected/i.test(text);
 }
 
+/** The broker as the messaging conventions name it: the URL's host and port, and the socket's peer. */
+export interface Endpoint {
+  readonly serverAddress: string;
+  readonly serverPort: number;
+  readonly peerAddress?: string;
+  readonly peerPort?: number;
+}
+
+function endpointOf(url: string, model: ChannelModel): Endpoint | undefined {
+  try {
+    const parsed = new URL(url);
+    const serverPort = parsed.port ? Number(parsed.port) : parsed.protocol === 'amqps:' ? 5671 : 5672;
+    const socket = (model as unknown as { connection?: { stream?: { remoteAddress?: string; remotePort?: number } } }).connection?.stream;
+    return { serverAddress: parsed.hostname.replace(/^\[|\]$/g, ''), serverPort, peerAddress: socket?.remoteAddress, peerPort: socket?.remotePort };
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * The connection lifecycle: connect over one or several URLs, heartbeats, reconnect with
  * backoff after a loss, and the connection events. No amqplib 'error' can crash the process:
@@ -55,6 +74,7 @@ export class Connection {
   private reconnectAttempt = 0;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private blockedReason: string | undefined;
+  private endpointValue: Endpoint | undefined;
   /** The pause between two start-up attempts; release() cuts it short. */
   private startupPause: { wake: () => void } | undefined;
 
@@ -72,6 +92,11 @@ export class Connection {
   /** The live connection, if any. */
   get current(): ChannelModel | undefined {
     return this.model;
+  }
+
+  /** The broker the live connection (or the last one) goes to, as telemetry names it. */
+  get endpoint(): Endpoint | undefined {
+    return this.endpointValue;
   }
 
   get connected(): boolean {
@@ -238,6 +263,7 @@ export class Connection {
       throw new TransportClosedError('connect');
     }
     this.model = model;
+    this.endpointValue = endpointOf(url, model);
     try {
       await this.hooks.setup(model, () => this.model === model);
       if (this.model !== model) throw new Error('connection lost while recovering topology');

@@ -1,10 +1,10 @@
 // A little over 300 lines on purpose: starting, cancelling and recovering a consumer change the
 // same few fields (channel, consumer tag, state, in-flight count), so they stay in one class.
 import type { Channel, ConsumeMessage } from 'amqplib';
-import { TopologyError, type Consumer, type Delivery, type DeliveryHandler, type Disposition, type Logger } from '@tidings/core';
+import { TopologyError, type Consumer, type Delivery, type DeliveryHandler, type Disposition, type Logger, type SettleListener } from '@tidings/core';
 import { FailureWindow } from '../connection/backoff';
 import { Acks } from '../dispositions/acks';
-import type { CopyDisposition } from '../dispositions/copies';
+import type { CopyDisposition, CopyTarget } from '../dispositions/copies';
 import { toDelivery } from '../wire';
 
 /** What a consumer needs from its transport. */
@@ -18,7 +18,7 @@ export interface ConsumerHost {
   /** Re-declares the queue (and what it needs) before consuming again. */
   redeclareQueue(queue: string): Promise<void>;
   /** Carries out a retry or dead-letter disposition by publishing a confirmed copy. */
-  sendCopy(delivery: Delivery, msg: ConsumeMessage, disposition: CopyDisposition): Promise<void>;
+  sendCopy(delivery: Delivery, msg: ConsumeMessage, disposition: CopyDisposition): Promise<CopyTarget>;
   reportError(error: Error): void;
   backoff(attempt: number): number;
   /** The consumer is closed for good: the transport drops it. */
@@ -50,6 +50,8 @@ export class AmqpConsumer implements Consumer {
     private readonly handler: DeliveryHandler,
     private readonly prefetch: number,
     private readonly host: ConsumerHost,
+    /** Told when each disposition was carried out (telemetry's settle spans). */
+    private readonly onSettled?: SettleListener,
   ) {}
 
   get active(): boolean {
@@ -203,6 +205,7 @@ export class AmqpConsumer implements Consumer {
       (disposition) => {
         if (disposition.action === 'ack') {
           acks.ackLater(tag);
+          this.onSettled?.(delivery, { disposition });
           this.settled();
         } else {
           this.carryOut(acks, msg, delivery, disposition).then(
@@ -230,9 +233,11 @@ export class AmqpConsumer implements Consumer {
   private async carryOut(acks: Acks, msg: ConsumeMessage, delivery: Delivery, disposition: CopyDisposition): Promise<void> {
     const tag = msg.fields.deliveryTag;
     if (!acks.live) return; // its channel is gone: the broker redelivers it
+    const startTime = performance.now();
     try {
       // Send the copy before acking the original, so a crash in between cannot drop it.
-      await this.host.sendCopy(delivery, msg, disposition);
+      const target = await this.host.sendCopy(delivery, msg, disposition);
+      if (acks.live) this.onSettled?.(delivery, { disposition, copy: { ...target, startTime, endTime: performance.now() } });
     } catch (error) {
       if (!acks.live) return;
       if (disposition.action === 'retry' && isBrokerRefusal(error)) {
@@ -240,14 +245,18 @@ export class AmqpConsumer implements Consumer {
         // every second would loop forever, so the message goes to the dead-letter queue, saying why.
         const reason = `${disposition.error}; the retry could not be scheduled: ${(error as Error).message}`;
         this.host.reportError(new Error(`Could not schedule a retry of message ${delivery.properties.messageId} from '${this.queue}'; dead-lettering it. ${(error as Error).message}`));
+        const deadLetter = { action: 'dead-letter', reason: 'retry-unavailable', error: reason, attempts: delivery.attempt } as const;
         try {
-          await this.host.sendCopy(delivery, msg, { action: 'dead-letter', reason: 'retry-unavailable', error: reason, attempts: delivery.attempt });
+          const copyStart = performance.now();
+          const target = await this.host.sendCopy(delivery, msg, deadLetter);
           acks.ackLater(tag);
+          this.onSettled?.(delivery, { disposition: deadLetter, copy: { ...target, startTime: copyStart, endTime: performance.now() } });
           return;
         } catch {
           if (!acks.live) return;
         }
       }
+      this.onSettled?.(delivery, { disposition, error });
       this.host.reportError(
         new Error(`Could not ${disposition.action} message ${delivery.properties.messageId} from '${this.queue}': ${(error as Error).message}. It returns to the queue in 1 s.`),
       );

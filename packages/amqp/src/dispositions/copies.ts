@@ -7,6 +7,12 @@ import { copyOptions } from '../wire';
 
 export type CopyDisposition = Exclude<Disposition, { action: 'ack' }>;
 
+/** Where a copy was published: the default exchange, with the target queue as routing key. */
+export interface CopyTarget {
+  readonly exchange: string;
+  readonly routingKey: string;
+}
+
 /**
  * Carries out retries and dead letters by publishing a confirmed copy of the delivery: to the
  * delay queue of its bucket, or to the queue's dead-letter queue. The consumer acks the
@@ -18,28 +24,29 @@ export class Copies {
     private readonly declarer: Declarer,
   ) {}
 
-  send(delivery: Delivery, msg: ConsumeMessage, disposition: CopyDisposition): Promise<void> {
+  send(delivery: Delivery, msg: ConsumeMessage, disposition: CopyDisposition): Promise<CopyTarget> {
     return disposition.action === 'retry' ? this.retry(delivery, msg, disposition.delayMs) : this.deadLetter(delivery, msg, disposition);
   }
 
-  private async retry(delivery: Delivery, msg: ConsumeMessage, delayMs: number): Promise<void> {
+  private async retry(delivery: Delivery, msg: ConsumeMessage, delayMs: number): Promise<CopyTarget> {
     const bucketMs = delayBucketMs(delayMs);
     const headers = retryHeaders(delivery, delivery.attempt + 1);
-    const send = async (): Promise<void> => {
+    const send = async (): Promise<CopyTarget> => {
       const target = await this.declarer.delayQueue(delivery.queue, bucketMs);
       await this.publisher.publish({ exchange: '', routingKey: target, content: msg.content, messageId: delivery.properties.messageId, options: copyOptions(msg, headers) }, true);
+      return { exchange: '', routingKey: target };
     };
     try {
-      await send();
+      return await send();
     } catch (error) {
       if (!(error instanceof UnroutableError)) throw error;
       // Someone deleted the delay queue: declare it again and send once more.
       this.declarer.forgetDelayQueue(delivery.queue, bucketMs);
-      await send();
+      return await send();
     }
   }
 
-  private async deadLetter(delivery: Delivery, msg: ConsumeMessage, d: Extract<Disposition, { action: 'dead-letter' }>): Promise<void> {
+  private async deadLetter(delivery: Delivery, msg: ConsumeMessage, d: Extract<Disposition, { action: 'dead-letter' }>): Promise<CopyTarget> {
     const headers = deadLetterHeaders(delivery, d);
     const dlq = deadLetterQueueName(delivery.queue);
     const send = (): Promise<void> =>
@@ -51,5 +58,6 @@ export class Copies {
       await this.declarer.redeclareQueue(delivery.queue);
       await send();
     }
+    return { exchange: '', routingKey: dlq };
   }
 }

@@ -26,7 +26,7 @@ function harness(handler: (d: Delivery) => Promise<Disposition>): Harness {
     sendCopy: (delivery, _msg, disposition) => {
       const done = new Deferred<void>();
       copies.push({ delivery, disposition, done });
-      return done.promise;
+      return done.promise.then(() => ({ exchange: '', routingKey: 'copy-target' }));
     },
     reportError: (error) => void errors.push(error),
     backoff: () => 1,
