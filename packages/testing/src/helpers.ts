@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Delivery, Disposition, EventQueue, EventType, HandlerContext, LogFields, Logger, OutgoingMessage, Transport, TransportEvent } from '@tidings/core';
+import type { Delivery, Disposition, EventQueue, EventType, HandlerContext, LogFields, Logger, OutgoingMessage, Transport, TransportEvent, TransportTelemetry } from '@tidings/core';
 
 /** A name prefix unique to one test, so tests sharing a broker never see each other's queues. */
 export function uniquePrefix(label = 't'): string {
@@ -156,6 +156,9 @@ export class RecordingTransport implements Transport {
   }
   subscribe(listener: (event: TransportEvent) => void): () => void {
     return this.inner.subscribe(listener);
+  }
+  telemetry(): TransportTelemetry {
+    return this.inner.telemetry?.() ?? { system: 'unknown' };
   }
 }
 
