@@ -86,10 +86,10 @@ export function spawnService(
 }
 
 /** Sends JSON, returns the status and the parsed JSON answer. */
-export async function httpJson(method: 'GET' | 'POST', url: string, body?: unknown): Promise<{ status: number; body: unknown }> {
+export async function httpJson(method: 'GET' | 'POST', url: string, body?: unknown, headers: Readonly<Record<string, string>> = {}): Promise<{ status: number; body: unknown }> {
   const response = await fetch(url, {
     method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    headers: body === undefined ? { ...headers } : { ...headers, 'content-type': 'application/json' },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   return { status: response.status, body: (await response.json()) as unknown };

@@ -1,3 +1,4 @@
+import { context, propagation, SpanKind, trace } from '@opentelemetry/api';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -60,7 +61,32 @@ export async function serveJson(port: number, route: JsonRoute, host = '127.0.0.
   };
 }
 
-async function handle(req: IncomingMessage, route: JsonRoute): Promise<JsonResponse> {
+/**
+ * Handles a request inside an HTTP server span (a no-op unless tracing is on), continuing the
+ * caller's trace from its `traceparent` header: what HTTP instrumentation would do.
+ */
+function handle(req: IncomingMessage, route: JsonRoute): Promise<JsonResponse> {
+  const method = req.method ?? 'GET';
+  const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+  const template = path.replace(/\/[0-9]+(?=\/|$)/g, '/{id}');
+  const parent = propagation.extract(context.active(), req.headers);
+  return trace.getTracer('shop-http').startActiveSpan(
+    `${method} ${template}`,
+    { kind: SpanKind.SERVER, attributes: { 'http.request.method': method, 'url.path': path, 'http.route': template } },
+    parent,
+    async (span) => {
+      try {
+        const response = await respond(req, route);
+        span.setAttribute('http.response.status_code', response.status);
+        return response;
+      } finally {
+        span.end();
+      }
+    },
+  );
+}
+
+async function respond(req: IncomingMessage, route: JsonRoute): Promise<JsonResponse> {
   const url = new URL(req.url ?? '/', 'http://localhost');
   const raw = await readBody(req);
   if (raw === 'too-large') return { status: 413, body: { error: `The body is larger than ${MAX_BODY_BYTES} bytes.` } };

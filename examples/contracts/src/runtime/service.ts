@@ -1,5 +1,6 @@
 import { closeOnSignals, consoleLogger, EventBus } from '@tidings/core';
 import { serveJson, type JsonRoute } from './http';
+import { startTracing } from './tracing';
 import { createTransport } from './transport';
 
 export interface ServiceMain {
@@ -19,6 +20,7 @@ export interface ServiceMain {
  */
 export function runService(spec: ServiceMain): void {
   const start = async (): Promise<void> => {
+    startTracing(spec.name); // OTEL_TRACES_EXPORTER=console prints the spans
     const { transport, kind } = createTransport(spec.name);
     const bus = new EventBus({ service: spec.name, transport, logger: consoleLogger('warn') });
     const routes = spec.create(bus);
