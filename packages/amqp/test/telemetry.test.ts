@@ -1,5 +1,7 @@
-import { silentLogger } from '@tidings/core';
-import { telemetryConformance } from '@tidings/testing/telemetry';
+import { expect } from 'chai';
+import { deadLetterQueueName, EventBus, silentLogger } from '@tidings/core';
+import { RecordingLogger, uniquePrefix, waitFor } from '@tidings/testing';
+import { telemetryConformance, TracedOrder } from '@tidings/testing/telemetry';
 import { AmqpTransport } from '../src';
 import { AMQP_URL, deleteTopology, requireBroker } from './broker';
 
@@ -15,5 +17,30 @@ describe('AmqpTransport telemetry (broker)', function () {
     connection: { 'server.address': url.hostname, 'server.port': url.port ? Number(url.port) : 5672, 'network.peer.port': url.port ? Number(url.port) : 5672 },
     deliveryAttributes: ['messaging.rabbitmq.message.delivery_tag', 'messaging.rabbitmq.destination.routing_key', 'network.peer.address'],
     cleanup: deleteTopology,
+  });
+});
+
+describe('AmqpTransport and its bus, closed as planned (broker)', function () {
+  this.timeout(30_000);
+  before(async function () {
+    await requireBroker(this);
+  });
+
+  it('log nothing at warn or above', async () => {
+    const logger = new RecordingLogger();
+    const queue = `${uniquePrefix('quiet')}billing`;
+    const bus = new EventBus({ service: 'billing', transport: new AmqpTransport({ url: AMQP_URL, logger }), logger });
+    let handled = 0;
+    bus.queue(queue, { autoDelete: true, durable: false }).bind(TracedOrder.submit.exchange, 'order.*.submit').on(TracedOrder.submit, () => void handled++);
+    try {
+      await bus.start();
+      await bus.publish(TracedOrder.submit, Object.assign(new TracedOrder(), { id: 1, total: 1 }));
+      await waitFor(() => handled === 1);
+    } finally {
+      await bus.close();
+      await deleteTopology({ queues: [queue, deadLetterQueueName(queue)], exchanges: [TracedOrder.submit.exchange.name] });
+    }
+    expect(logger.lines.filter((l) => l.level === 'warn' || l.level === 'error')).to.deep.equal([]);
+    expect(logger.find('info', 'connected').length).to.be.above(0);
   });
 });

@@ -42,7 +42,7 @@ describe('The documented examples', () => {
     await bus.start();
     await bus.close();
     expect(records.length).to.be.above(0);
-    expect(records.map((r) => r.bindings)).to.deep.include({ app: 'shop', component: 'bus' });
+    expect(records.map((r) => r.bindings)).to.deep.include({ app: 'shop', component: 'tidings:bus' });
     expect(records.map((r) => `${r.level} ${r.message}`)).to.include('info connected');
   });
 
