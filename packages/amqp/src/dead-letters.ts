@@ -16,6 +16,11 @@ export interface DeadLetter {
   readonly deadAt: string;
   /** The body as UTF-8, cut at 2,000 characters. */
   readonly body: string;
+  /**
+   * The trace the message was published in (from its `traceparent`), when it was traced: search
+   * your tracing backend for it to see the publish, every attempt and the dead letter's span.
+   */
+  readonly traceId?: string;
 }
 
 export interface DeadLetterOptions {
@@ -154,5 +159,11 @@ function describe(msg: GetMessage): DeadLetter {
     attempts: Number(h[HEADERS.deadAttempts] ?? 0),
     deadAt: text(HEADERS.deadAt),
     body: body.length > BODY_PREVIEW ? `${body.slice(0, BODY_PREVIEW)}…` : body,
+    ...traceIdOf(h[HEADERS.traceparent]),
   };
+}
+
+function traceIdOf(traceparent: unknown): { traceId?: string } {
+  const m = typeof traceparent === 'string' ? /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$/.exec(traceparent) : null;
+  return m ? { traceId: m[1]! } : {};
 }

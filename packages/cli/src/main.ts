@@ -113,7 +113,7 @@ async function deadLetters(args: readonly string[], out: Write): Promise<number>
     return 0;
   }
   for (const e of entries) {
-    out(`${e.deadAt}  ${e.reason}  ${e.routingKey} (${e.exchange})  attempts ${e.attempts}  id ${e.messageId}\n    ${e.error}\n    ${e.body.slice(0, 200)}\n`);
+    out(`${e.deadAt}  ${e.reason}  ${e.routingKey} (${e.exchange})  attempts ${e.attempts}  id ${e.messageId}${e.traceId ? `  trace ${e.traceId}` : ''}\n    ${e.error}\n    ${e.body.slice(0, 200)}\n`);
   }
   const among = reason === undefined ? '' : ` of ${looked.length} looked at`;
   out(`${entries.length} dead letter(s)${of} shown${among}; they are still in ${queue}.dlq.\n`);
