@@ -73,7 +73,7 @@ export interface AmqpTransportOptions {
   readonly publishBufferSize?: number;
   /** How long `close()` waits for outstanding publish confirms. @default 10000 */
   readonly closeTimeoutMs?: number;
-  /** @default consoleLogger('warn') */
+  /** @default consoleLogger(): lines on stderr at TIDINGS_LOG_LEVEL, else 'warn' */
   readonly logger?: Logger;
 }
 
@@ -128,6 +128,6 @@ export function resolveOptions(options: AmqpTransportOptions): ResolvedOptions {
     startupDeadlineMs: finiteNumber(OWNER, 'startupDeadlineMs', options.startupDeadlineMs ?? 60_000, 0, LIMITS.timerMs),
     publishBufferSize: wholeNumber(OWNER, 'publishBufferSize', options.publishBufferSize ?? 10_000, 1),
     closeTimeoutMs: finiteNumber(OWNER, 'closeTimeoutMs', options.closeTimeoutMs ?? 10_000, 0, LIMITS.timerMs),
-    logger: objectWith<Logger>(OWNER, 'logger', options.logger ?? consoleLogger('warn'), ['debug', 'info', 'warn', 'error', 'child'], "consoleLogger('info')").child('amqp'),
+    logger: objectWith<Logger>(OWNER, 'logger', options.logger ?? consoleLogger(), ['debug', 'info', 'warn', 'error', 'child'], "consoleLogger('info')").child('amqp'),
   };
 }

@@ -6,6 +6,10 @@ import { main as gettingStarted, Order, ORDER_EXCHANGE, OrderLine } from '../exa
 import { attach, Attachment, FILES, ParkingPublisher } from '../examples/publishing';
 import { main as versioning } from '../examples/versioning';
 import { busWithLogger, type PinoLike } from '../examples/logger';
+import { metrics } from '@opentelemetry/api';
+import { AggregationTemporality, InMemoryMetricExporter } from '@opentelemetry/sdk-metrics';
+import { TracedOrder } from '@tidings/testing/telemetry';
+import { startMetrics, telemetryOptions } from '../examples/observability';
 
 describe('The documented examples', () => {
   let log: typeof console.log;
@@ -101,5 +105,29 @@ describe('The documented examples', () => {
       'v1 on the wire → 500 EUR by unknown',
       'v2 on the wire → 700 USD by card',
     ]);
+  });
+});
+
+describe('The observability examples', () => {
+  it('startMetrics registers a meter provider the bus records into', async () => {
+    const exporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
+    const provider = startMetrics(exporter);
+    try {
+      const bus = new EventBus({ service: 'order', logger: silentLogger });
+      await bus.publish(TracedOrder.submit, Object.assign(new TracedOrder(), { id: 1, total: 1 }), { mandatory: false });
+      await bus.close();
+      await provider.forceFlush();
+      const names = exporter.getMetrics().flatMap((rm) => rm.scopeMetrics.flatMap((sm) => sm.metrics.map((m) => m.descriptor.name)));
+      expect(names).to.include('messaging.client.sent.messages');
+    } finally {
+      metrics.disable();
+      await provider.shutdown();
+    }
+  });
+
+  it('telemetryOptions builds buses with each option', async () => {
+    const buses = telemetryOptions();
+    expect(buses.map((b) => b.service)).to.deep.equal(['audit', 'billing', 'reports']);
+    await Promise.all(buses.map((b) => b.close()));
   });
 });

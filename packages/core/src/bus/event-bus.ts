@@ -32,7 +32,7 @@ export interface EventBusOptions {
    * class (`new ClassCodec()` calls the libraries directly)
    */
   readonly codec?: Codec;
-  /** @default consoleLogger('warn') */
+  /** @default consoleLogger(): lines on stderr at TIDINGS_LOG_LEVEL, else 'warn' */
   readonly logger?: Logger;
   /**
    * Handler failures: exponential backoff, then the dead-letter queue. Each queue may override
@@ -125,7 +125,7 @@ export class EventBus {
     this.service = nonEmptyString(OWNER, 'service', options.service, "new EventBus({ service: 'billing' })");
     this.transport = objectWith<Transport>(OWNER, 'transport', options.transport ?? new InMemoryTransport(), TRANSPORT_METHODS, 'new InMemoryTransport() or new AmqpTransport()');
     this.codec = objectWith<Codec>(OWNER, 'codec', options.codec ?? new CompiledCodec(), CODEC_METHODS, 'new CompiledCodec()');
-    this.logger = objectWith<Logger>(OWNER, 'logger', options.logger ?? consoleLogger('warn'), LOGGER_METHODS, "consoleLogger('info')").child('bus');
+    this.logger = objectWith<Logger>(OWNER, 'logger', options.logger ?? consoleLogger(), LOGGER_METHODS, "consoleLogger('info')").child('bus');
     this.registry = getRegistry();
     // the fields are checked with each queue's own retry on top, when the queue is created
     this.retry = optionsObject<RetryOptions>(OWNER, 'retry', options.retry ?? {});
