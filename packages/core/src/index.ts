@@ -22,4 +22,5 @@ export {
 } from './telemetry/semconv';
 export { consumerDestination, producerDestination } from './telemetry/names';
 export type { TelemetryOptions } from './telemetry/options';
+export type { ProcessHooks, ProcessOperation } from './telemetry/hooks';
 export * from './transport';
