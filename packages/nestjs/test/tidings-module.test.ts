@@ -1,11 +1,13 @@
 import { expect } from 'chai';
 import { Inject, Injectable, Module, Scope } from '@nestjs/common';
 import { ConfigModule, ConfigService } from '@nestjs/config';
+import { HealthCheckService, TerminusModule } from '@nestjs/terminus';
 import { Test } from '@nestjs/testing';
 import { ConfigurationError, EventBus, InMemoryTransport, silentLogger, type EventType, type HandlerContext } from '@tidings/core';
 import { AmqpConnectionError, AmqpTransport } from '@tidings/amqp';
 import { waitFor } from '@tidings/testing';
 import { Consumer, On, TIDINGS_TRANSPORT, TidingsModule } from '../src';
+import { TidingsHealthIndicator } from '../src/health';
 import { compileApp, consumersCancelled } from './fixtures/apps';
 import { Order, SHOP } from './fixtures/orders';
 import { BILLING_QUEUE, Chargebacks, Charges, Gate, Ledger, SLOW_QUEUE, SlowCharges } from './fixtures/providers';
@@ -242,6 +244,36 @@ describe('TidingsModule on the in-memory transport', function () {
       }
       const error = await bootstrapError([RequestInfo, NeedsRequest]);
       expect(error.message).to.match(/^NeedsRequest has Tidings handlers but is request-scoped \(Scope.REQUEST, or it injects a request-scoped provider\)/);
+    });
+  });
+
+  describe('TidingsHealthIndicator', () => {
+    it('is down before the start, up once started, degraded while the broker blocks publishing, down once closed', async () => {
+      const app = await compileApp(inMemory(), [Ledger, Charges, TidingsHealthIndicator], [TerminusModule.forRoot({ logger: false })]);
+      const tidings = app.get(TidingsHealthIndicator);
+      const health = app.get(HealthCheckService);
+      expect(tidings.isHealthy().tidings).to.deep.include({ status: 'down', state: 'created' });
+      await app.init();
+      const up = await health.check([() => tidings.isHealthy('bus')]);
+      expect(up.status).to.equal('ok');
+      expect(up.details.bus).to.deep.equal({
+        status: 'up',
+        state: 'started',
+        connected: true,
+        consumers: { [BILLING_QUEUE]: 1 },
+        pendingPublishes: 0,
+        inFlight: { [BILLING_QUEUE]: 0 },
+      });
+      // the in-memory broker never blocks: a memory alarm is what RabbitMQ reports, faked here
+      const transport = app.get(EventBus).transport;
+      const real = transport.health.bind(transport);
+      transport.health = () => ({ ...real(), blocked: 'low on memory' });
+      const degraded = await health.check([() => tidings.isHealthy('bus')]);
+      expect(degraded.status).to.equal('degraded');
+      expect(degraded.details.bus).to.deep.include({ status: 'degraded', blocked: 'low on memory' });
+      transport.health = real;
+      await app.close();
+      expect(tidings.isHealthy('bus').bus).to.deep.include({ status: 'down', state: 'closed', connected: false });
     });
   });
 
