@@ -1,0 +1,1 @@
+export { BusLifecycle } from './bus-lifecycle';

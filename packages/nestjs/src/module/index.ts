@@ -1,0 +1,2 @@
+export { TidingsModule } from './tidings.module';
+export type { TidingsModuleAsyncOptions, TidingsModuleOptions } from './module-options';
