@@ -8,7 +8,7 @@ import { notADescriptorMessage } from '../event/misuse';
 import type { Exchange } from '../exchange';
 import { consoleLogger, type Logger } from '../logger';
 import { getRegistry, type Registry } from '../registry';
-import { InMemoryTransport, type ExchangeSpec, type Transport, type TransportHealth } from '../transport';
+import { InMemoryTransport, type ExchangeSpec, type OutgoingMessage, type Transport, type TransportHealth } from '../transport';
 import type { HandlerContext } from './context';
 import type { PublishOptions } from './publish-options';
 import { childTraceparent, wireHeaders } from './wire-headers';
@@ -235,16 +235,7 @@ export class EventBus {
       }
     }
     // Every version is checked and encoded before any is sent: a migration publishes all or none.
-    const versions: [EventType<object>, object][] = [[event as EventType<object>, instance]];
-    for (const older of options.alsoAs) {
-      const downcast = this.registry.downcaster(event as EventType<object>, older);
-      if (!downcast) {
-        throw new ConfigurationError(
-          `publish(${event.name}, ..., { alsoAs: [${older.name}] }) needs ${event.target.name}.${event.member}.downcastTo(${older.target.name}.${older.member}, (current) => ...).`,
-        );
-      }
-      versions.push([older, downcast(instance)]);
-    }
+    const versions = this.versions(event as EventType<object>, instance, options.alsoAs);
     const bodies = await Promise.all(versions.map(([e, value]) => this.codec.encode(e, value)));
     versions.forEach(([e], i) => this.assertSize(e, bodies[i]!));
     await this.declareExchange(event.exchange);
@@ -258,6 +249,52 @@ export class EventBus {
         });
       }),
     );
+  }
+
+  /**
+   * The wire messages `publish(event, instance, options)` would send (one, or one per `alsoAs`
+   * version), validated, encoded and size-checked the same way, but not sent: what a
+   * transactional outbox stores. Send each later, unchanged, with `publishEncoded`.
+   */
+  async encode<T extends object>(event: EventType<T>, instance: NoInfer<T>, options: PublishOptions = {}): Promise<OutgoingMessage[]> {
+    assertDescriptor(event, 'encode');
+    if (instance === null || typeof instance !== 'object') {
+      throw new ConfigurationError(`encode(${event.name}, ...) needs an instance of ${event.target.name}; got ${instance === null ? 'null' : typeof instance}.`);
+    }
+    const versions = this.versions(event as EventType<object>, instance, options.alsoAs);
+    const bodies = await Promise.all(versions.map(([e, value]) => this.codec.encode(e, value)));
+    versions.forEach(([e], i) => this.assertSize(e, bodies[i]!));
+    const messageId = options.messageId ?? randomUUID();
+    const shared = versions.length > 1 ? { ...options, correlationId: options.correlationId ?? messageId } : options;
+    return versions.map(([e], i) => this.message(e, bodies[i]!, shared, i === 0 ? messageId : randomUUID()));
+  }
+
+  /**
+   * Publishes a message made by `encode` as it is (same message id, timestamp and headers),
+   * declaring its exchange first when the registry knows it; resolves on the broker's confirm.
+   */
+  async publishEncoded(message: OutgoingMessage): Promise<void> {
+    if (!this.acceptingPublishes) throw new TransportClosedError(`publish ${message.routingKey}`);
+    if (!this.declaredExchanges.has(message.exchange)) {
+      const event = this.registry.eventFor(message.exchange, message.routingKey);
+      if (event) await this.declareExchange(event.exchange);
+    }
+    return this.transport.publish(message);
+  }
+
+  /** The event and each `alsoAs` version of it, downcast. */
+  private versions(event: EventType<object>, instance: object, alsoAs: readonly EventType<object>[] = []): [EventType<object>, object][] {
+    const versions: [EventType<object>, object][] = [[event, instance]];
+    for (const older of alsoAs) {
+      const downcast = this.registry.downcaster(event, older);
+      if (!downcast) {
+        throw new ConfigurationError(
+          `publish(${event.name}, ..., { alsoAs: [${older.name}] }) needs ${event.target.name}.${event.member}.downcastTo(${older.target.name}.${older.member}, (current) => ...).`,
+        );
+      }
+      versions.push([older, downcast(instance)]);
+    }
+    return versions;
   }
 
   /** Keeps on the error what was published, so the caller can publish it again (`error.retry()`). */
@@ -292,7 +329,11 @@ export class EventBus {
   }
 
   private send(event: EventType<object>, body: Buffer, options: PublishOptions, messageId: string): Promise<void> {
-    return this.transport.publish({
+    return this.transport.publish(this.message(event, body, options, messageId));
+  }
+
+  private message(event: EventType<object>, body: Buffer, options: PublishOptions, messageId: string): OutgoingMessage {
+    return {
       exchange: event.exchange.name,
       routingKey: event.routingKey,
       body,
@@ -306,7 +347,7 @@ export class EventBus {
         correlationId: options.correlationId ?? messageId,
         headers: wireHeaders(options),
       },
-    });
+    };
   }
 
   private publishFrom(context: HandlerContext, event: EventType<object>, instance: object, options: PublishOptions = {}): Promise<void> {
