@@ -3,3 +3,4 @@ export * from './log';
 export * from './transport';
 export * from './wait';
 export * from './service';
+export * from './database';

@@ -8,7 +8,7 @@ export interface ServiceMain {
   /** Where its HTTP endpoint listens: `portFromEnv` of the service's own variable, e.g. BILLING_PORT. */
   readonly port: number;
   /** Wires the service onto its bus and returns its HTTP routes (`GET /health` is added). */
-  readonly create: (bus: EventBus) => JsonRoute;
+  readonly create: (bus: EventBus) => JsonRoute | Promise<JsonRoute>;
   /** What the ready line says after the URL. @default 'state at <url>/state' */
   readonly ready?: (url: string) => string;
 }
@@ -21,7 +21,7 @@ export function runService(spec: ServiceMain): void {
   const start = async (): Promise<void> => {
     const { transport, kind } = createTransport(spec.name);
     const bus = new EventBus({ service: spec.name, transport, logger: consoleLogger('warn') });
-    const routes = spec.create(bus);
+    const routes = await spec.create(bus);
     await bus.start();
     closeOnSignals(bus);
     const http = await serveJson(
