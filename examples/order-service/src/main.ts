@@ -8,7 +8,7 @@ runService({
   port: portFromEnv('ORDER_PORT', 3000),
   create: async (bus) => {
     // with DATABASE_URL, orders and their events are stored in one transaction and relayed
-    const db = await openDatabase('order');
+    const db = await openDatabase('order', process.env.DATABASE_URL, process.env.DATABASE_SCHEMA);
     if (!db) return orderRoutes(createOrderService(bus));
     const { store, relay } = await postgresOrderStore(db, bus);
     await relay.start();

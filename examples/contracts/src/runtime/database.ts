@@ -9,14 +9,14 @@ export interface ServiceDatabase {
 }
 
 /**
- * PostgreSQL when `DATABASE_URL` is set, else undefined (the service keeps its state in memory).
- * Installs the outbox and inbox tables in the schema `<DATABASE_SCHEMA or 'shop'>_<service>`.
+ * PostgreSQL when `url` is set (a service passes its `DATABASE_URL`), else undefined: the service
+ * keeps its state in memory. Installs the outbox and inbox tables in the schema `<base>_<service>`.
  */
-export async function openDatabase(service: string, env: NodeJS.ProcessEnv = process.env): Promise<ServiceDatabase | undefined> {
-  if (!env.DATABASE_URL) return undefined;
-  const pool = new Pool({ connectionString: env.DATABASE_URL, max: 10 });
+export async function openDatabase(service: string, url: string | undefined, base = 'shop'): Promise<ServiceDatabase | undefined> {
+  if (!url) return undefined;
+  const pool = new Pool({ connectionString: url, max: 10 });
   pool.on('error', (error) => process.stderr.write(`${service}: idle database connection lost: ${error.message}\n`));
-  const schema = `${env.DATABASE_SCHEMA ?? 'shop'}_${service}`;
+  const schema = `${base}_${service}`;
   try {
     await install(pool, { schema });
   } catch (error) {
