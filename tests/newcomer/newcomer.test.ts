@@ -15,7 +15,7 @@ import { cleanEnv, copyCheckout, ok, run } from './shell';
 const repo = resolve(__dirname, '../../..');
 const project = resolve(repo, 'tests/newcomer/project');
 const NPM = ['--prefer-offline', '--no-audit', '--no-fund'];
-const PUBLISHED = ['@tidings/amqp', '@tidings/cli', '@tidings/core', '@tidings/nestjs', '@tidings/testing'];
+const PUBLISHED = ['@tidings/amqp', '@tidings/cli', '@tidings/core', '@tidings/nestjs', '@tidings/postgres', '@tidings/testing'];
 const AMQP_URL = process.env.AMQP_URL?.split(',')[0]?.trim() || 'amqp://guest:guest@127.0.0.1:5672';
 const EXPECTED_OUTPUT = ['billing: order 1 (v1) charged 6', 'charged: 6'];
 

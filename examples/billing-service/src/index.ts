@@ -1,1 +1,2 @@
 export * from './billing-service';
+export * from './ledger-store';

@@ -44,7 +44,9 @@ function variablesReadBy(service: string): Set<string> {
 describe('docker-compose.yml', () => {
   const compose = parse(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8')) as Compose;
   const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
-  const services = Object.entries(compose.services).filter(([name]) => name !== 'rabbitmq');
+  const services = Object.entries(compose.services).filter(([name]) => name !== 'rabbitmq' && name !== 'postgres');
+  /** The services that keep their data in PostgreSQL (outbox and inbox). */
+  const withDatabase = ['order-service', 'billing-service'];
 
   it('runs rabbitmq:4-management with a healthcheck, credentials from the environment and a named volume', () => {
     const rabbit = compose.services.rabbitmq!;
@@ -59,11 +61,14 @@ describe('docker-compose.yml', () => {
     expect(compose.volumes).to.have.property('rabbitmq-data');
   });
 
-  it('runs the four services, each waiting for a healthy broker', () => {
+  it('runs the four services, each waiting for a healthy broker, order and billing for a healthy PostgreSQL too', () => {
     expect(services.map(([name]) => name)).to.have.members(['order-service', 'billing-service', 'logistic-service', 'notification-service']);
     for (const [name, service] of services) {
-      expect(service.depends_on, name).to.deep.equal({ rabbitmq: { condition: 'service_healthy' } });
+      const database = withDatabase.includes(name) ? { postgres: { condition: 'service_healthy' } } : {};
+      expect(service.depends_on, name).to.deep.equal({ rabbitmq: { condition: 'service_healthy' }, ...database });
     }
+    expect(compose.services.postgres?.healthcheck?.test.join(' ')).to.match(/pg_isready/);
+    expect(compose.volumes).to.have.property('postgres-data');
   });
 
   it('builds every service from the one Dockerfile, with a command its package has', () => {
@@ -95,6 +100,7 @@ describe('docker-compose.yml', () => {
       for (const variable of read) expect(service.environment, `${name} reads ${variable}`).to.have.property(variable);
       expect(service.environment?.AMQP_URL, name).to.equal('amqp://${RABBITMQ_DEFAULT_USER:-guest}:${RABBITMQ_DEFAULT_PASS:-guest}@rabbitmq:5672');
       expect(service.environment?.HOST, name).to.equal('0.0.0.0');
+      if (withDatabase.includes(name)) expect(service.environment?.DATABASE_URL, name).to.equal('postgres://postgres:${POSTGRES_PASSWORD:-postgres}@postgres:5432/shop');
       const port = Object.entries(service.environment ?? {}).find(([k]) => k.endsWith('_PORT'))?.[1];
       expect(service.ports, name).to.deep.equal([`${port}:${port}`]);
     }

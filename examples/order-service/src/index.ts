@@ -1,2 +1,3 @@
 export * from './http';
 export * from './order-service';
+export * from './order-store';

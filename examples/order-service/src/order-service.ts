@@ -14,6 +14,7 @@ import {
   type Currency,
   type ServiceOptions,
 } from '@tidings-examples/contracts';
+import { inMemoryOrderStore, type OrderStore } from './order-store';
 
 export interface OrderRecord {
   readonly id: number;
@@ -58,16 +59,21 @@ export class OrderAlreadyChargedBackError extends TidingsError<'ALREADY_CHARGED_
   }
 }
 
+export interface OrderServiceOptions extends ServiceOptions {
+  /** Where orders are kept and how their events leave. @default inMemoryOrderStore(bus) */
+  readonly store?: OrderStore;
+}
+
 const PROGRESS: Record<OrderRecord['status'], number> = { submitted: 0, paid: 1, dispatched: 2, 'charged-back': 3 };
 
 /**
  * The order service: it creates orders and publishes them, and follows their progress from
  * what billing and logistic announce. It knows nothing else about those services.
  */
-export function createOrderService(bus: EventBus, options: ServiceOptions = {}): OrderService {
+export function createOrderService(bus: EventBus, options: OrderServiceOptions = {}): OrderService {
   const log = options.log ?? stdoutLog('order');
+  const store = options.store ?? inMemoryOrderStore(bus);
   const orders = new Map<number, { record: OrderRecord; order: Order }>();
-  let nextId = 1;
 
   // News about an order can arrive before publish() has resolved and the order is recorded.
   const early = new Map<number, OrderRecord['status']>();
@@ -101,19 +107,16 @@ export function createOrderService(bus: EventBus, options: ServiceOptions = {}):
         throw new EventValidationError(version === 1 ? OrderV1.submit.name : Order.submit.name, [issue], 'publish');
       }
       const { customerId, currency, lines } = input as Record<string, unknown>;
-      const id = nextId++;
-      let order: Order;
-      if (version === 1) {
-        const v1 = plainToInstance(OrderV1, { id, lines });
-        await bus.publish(OrderV1.submit, v1);
-        order = upcastOrderV1(v1);
-      } else {
-        order = plainToInstance(Order, { id, customerId, currency, lines });
-        await bus.publish(Order.submit, order);
-      }
+      const id = await store.nextId();
+      const v1 = version === 1 ? plainToInstance(OrderV1, { id, lines }) : undefined;
+      const order = v1 ? upcastOrderV1(v1) : plainToInstance(Order, { id, customerId, currency, lines });
       const event = version === 1 ? OrderV1.submit : Order.submit;
+      // computed once the order has passed validation
+      const record = (): OrderRecord => ({ id, version, customerId: order.customerId, currency: order.currency, total: orderTotal(order), status: 'submitted' });
+      if (v1) await store.save(id, OrderV1.submit, v1, record);
+      else await store.save(id, Order.submit, order, record);
       const total = orderTotal(order);
-      orders.set(id, { order, record: { id, version, customerId: order.customerId, currency: order.currency, total, status: early.get(id) ?? 'submitted' } });
+      orders.set(id, { order, record: { ...record(), status: early.get(id) ?? 'submitted' } });
       early.delete(id);
       log(`→ ${event.routingKey} #${id} (${order.customerId}, ${order.lines.length} line${order.lines.length === 1 ? '' : 's'}, ${money(total, order.currency)})`);
       return { id, routingKey: event.routingKey };
@@ -123,8 +126,9 @@ export function createOrderService(bus: EventBus, options: ServiceOptions = {}):
       const entry = orders.get(id);
       if (!entry) throw new UnknownOrderError(id);
       if (entry.record.status === 'charged-back') throw new OrderAlreadyChargedBackError(id);
-      await bus.publish(Order.chargeback, entry.order);
-      entry.record = { ...entry.record, status: 'charged-back' };
+      const record: OrderRecord = { ...entry.record, status: 'charged-back' };
+      await store.save(id, Order.chargeback, entry.order, () => record);
+      entry.record = record;
       log(`→ ${Order.chargeback.routingKey} #${id}`);
       return { id, routingKey: Order.chargeback.routingKey };
     },

@@ -4,3 +4,4 @@ export * from './transport';
 export * from './wait';
 export * from './service';
 export * from './tracing';
+export * from './database';

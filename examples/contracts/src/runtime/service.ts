@@ -9,7 +9,7 @@ export interface ServiceMain {
   /** Where its HTTP endpoint listens: `portFromEnv` of the service's own variable, e.g. BILLING_PORT. */
   readonly port: number;
   /** Wires the service onto its bus and returns its HTTP routes (`GET /health` is added). */
-  readonly create: (bus: EventBus) => JsonRoute;
+  readonly create: (bus: EventBus) => JsonRoute | Promise<JsonRoute>;
   /** What the ready line says after the URL. @default 'state at <url>/state' */
   readonly ready?: (url: string) => string;
 }
@@ -23,7 +23,7 @@ export function runService(spec: ServiceMain): void {
     startTracing(spec.name); // OTEL_TRACES_EXPORTER=console prints the spans
     const { transport, kind } = createTransport(spec.name);
     const bus = new EventBus({ service: spec.name, transport, logger: consoleLogger('warn') });
-    const routes = spec.create(bus);
+    const routes = await spec.create(bus);
     await bus.start();
     closeOnSignals(bus);
     const http = await serveJson(

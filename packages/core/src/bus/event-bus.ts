@@ -11,7 +11,7 @@ import { consoleLogger, type Logger } from '../logger';
 import { getRegistry, type Registry } from '../registry';
 import { BusTelemetry } from '../telemetry/bus-telemetry';
 import type { TelemetryOptions } from '../telemetry/options';
-import { InMemoryTransport, type ExchangeSpec, type Transport, type TransportHealth } from '../transport';
+import { InMemoryTransport, type ExchangeSpec, type OutgoingMessage, type Transport, type TransportHealth } from '../transport';
 import type { HandlerContext } from './context';
 import type { PublishOptions } from './publish-options';
 import { childTraceparent, wireHeaders } from './wire-headers';
@@ -257,16 +257,7 @@ export class EventBus {
       }
     }
     // Every version is checked and encoded before any is sent: a migration publishes all or none.
-    const versions: [EventType<object>, object][] = [[event as EventType<object>, instance]];
-    for (const older of options.alsoAs) {
-      const downcast = this.registry.downcaster(event as EventType<object>, older);
-      if (!downcast) {
-        throw new ConfigurationError(
-          `publish(${event.name}, ..., { alsoAs: [${older.name}] }) needs ${event.target.name}.${event.member}.downcastTo(${older.target.name}.${older.member}, (current) => ...).`,
-        );
-      }
-      versions.push([older, downcast(instance)]);
-    }
+    const versions = this.versions(event as EventType<object>, instance, options.alsoAs);
     const bodies = await Promise.all(versions.map(([e, value]) => this.codec.encode(e, value)));
     versions.forEach(([e], i) => this.assertSize(e, bodies[i]!));
     await this.declareExchange(event.exchange);
@@ -280,6 +271,52 @@ export class EventBus {
         });
       }),
     );
+  }
+
+  /**
+   * The wire messages `publish(event, instance, options)` would send (one, or one per `alsoAs`
+   * version), validated, encoded and size-checked the same way, but not sent: what a
+   * transactional outbox stores. Send each later, unchanged, with `publishEncoded`.
+   */
+  async encode<T extends object>(event: EventType<T>, instance: NoInfer<T>, options: PublishOptions = {}): Promise<OutgoingMessage[]> {
+    assertDescriptor(event, 'encode');
+    if (instance === null || typeof instance !== 'object') {
+      throw new ConfigurationError(`encode(${event.name}, ...) needs an instance of ${event.target.name}; got ${instance === null ? 'null' : typeof instance}.`);
+    }
+    const versions = this.versions(event as EventType<object>, instance, options.alsoAs);
+    const bodies = await Promise.all(versions.map(([e, value]) => this.codec.encode(e, value)));
+    versions.forEach(([e], i) => this.assertSize(e, bodies[i]!));
+    const messageId = options.messageId ?? randomUUID();
+    const shared = versions.length > 1 ? { ...options, correlationId: options.correlationId ?? messageId } : options;
+    return versions.map(([e], i) => this.message(e, bodies[i]!, shared, i === 0 ? messageId : randomUUID()));
+  }
+
+  /**
+   * Publishes a message made by `encode` as it is (same message id, timestamp and headers),
+   * declaring its exchange first when the registry knows it; resolves on the broker's confirm.
+   */
+  async publishEncoded(message: OutgoingMessage): Promise<void> {
+    if (!this.acceptingPublishes) throw new TransportClosedError(`publish ${message.routingKey}`);
+    if (!this.declaredExchanges.has(message.exchange)) {
+      const event = this.registry.eventFor(message.exchange, message.routingKey);
+      if (event) await this.declareExchange(event.exchange);
+    }
+    return this.sendTraced(message, undefined);
+  }
+
+  /** The event and each `alsoAs` version of it, downcast. */
+  private versions(event: EventType<object>, instance: object, alsoAs: readonly EventType<object>[] = []): [EventType<object>, object][] {
+    const versions: [EventType<object>, object][] = [[event, instance]];
+    for (const older of alsoAs) {
+      const downcast = this.registry.downcaster(event, older);
+      if (!downcast) {
+        throw new ConfigurationError(
+          `publish(${event.name}, ..., { alsoAs: [${older.name}] }) needs ${event.target.name}.${event.member}.downcastTo(${older.target.name}.${older.member}, (current) => ...).`,
+        );
+      }
+      versions.push([older, downcast(instance)]);
+    }
+    return versions;
   }
 
   /** Keeps on the error what was published, so the caller can publish it again (`error.retry()`). */
@@ -314,12 +351,39 @@ export class EventBus {
   }
 
   private send(event: EventType<object>, body: Buffer, options: PublishOptions, messageId: string, parent: unknown): Promise<void> {
-    const correlationId = options.correlationId ?? messageId;
+    return this.sendTraced(this.message(event, body, options, messageId), parent);
+  }
+
+  /** Publishes a message inside a send span, when telemetry is on, with the span's context in its headers. */
+  private sendTraced(message: OutgoingMessage, parent: unknown): Promise<void> {
+    const p = message.properties;
+    const traceparent = p.headers[HEADERS.traceparent];
+    const tracestate = p.headers[HEADERS.tracestate];
     const op = this.telemetry.startSend(
-      { exchange: event.exchange.name, routingKey: event.routingKey, messageId, correlationId, bodySize: body.length, traceparent: options.traceparent, tracestate: options.tracestate },
+      {
+        exchange: message.exchange,
+        routingKey: message.routingKey,
+        messageId: p.messageId,
+        correlationId: p.correlationId ?? p.messageId,
+        bodySize: message.body.length,
+        traceparent: typeof traceparent === 'string' ? traceparent : undefined,
+        tracestate: typeof tracestate === 'string' ? tracestate : undefined,
+      },
       parent as Context | undefined,
     );
-    const sent = this.transport.publish({
+    if (op === undefined) return this.transport.publish(message);
+    const sent = this.transport.publish(op.headers === undefined ? message : { ...message, properties: { ...p, headers: { ...p.headers, ...op.headers } } });
+    return sent.then(
+      () => op.end(),
+      (error: unknown) => {
+        op.end(error);
+        throw error;
+      },
+    );
+  }
+
+  private message(event: EventType<object>, body: Buffer, options: PublishOptions, messageId: string): OutgoingMessage {
+    return {
       exchange: event.exchange.name,
       routingKey: event.routingKey,
       body,
@@ -330,18 +394,10 @@ export class EventBus {
         contentType: CONTENT_TYPE_JSON,
         type: event.routingKey,
         appId: this.service,
-        correlationId,
-        headers: op?.headers === undefined ? wireHeaders(options) : { ...wireHeaders(options), ...op.headers },
+        correlationId: options.correlationId ?? messageId,
+        headers: wireHeaders(options),
       },
-    });
-    if (op === undefined) return sent;
-    return sent.then(
-      () => op.end(),
-      (error: unknown) => {
-        op.end(error);
-        throw error;
-      },
-    );
+    };
   }
 
   private publishFrom(context: HandlerContext, event: EventType<object>, instance: object, options: PublishOptions = {}): Promise<void> {

@@ -1,0 +1,1 @@
+export { Inbox, type InboxHandleOptions, type InboxHandler, type InboxOptions, type InboxStats } from './inbox';

@@ -1,0 +1,1 @@
+export { Outbox, type OutboxOptions, type OutboxPublishOptions } from './outbox';

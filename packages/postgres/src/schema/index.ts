@@ -1,0 +1,2 @@
+export { install, installSql } from './install';
+export { tableNames, type SchemaOptions, type TableNames } from './names';
