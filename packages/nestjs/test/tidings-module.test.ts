@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { Inject, Injectable, Module, Scope } from '@nestjs/common';
+import { ConsoleLogger, Inject, Injectable, Logger, Module, Scope, type LoggerService } from '@nestjs/common';
 import { ConfigModule, ConfigService } from '@nestjs/config';
 import { HealthCheckService, TerminusModule } from '@nestjs/terminus';
 import { Test } from '@nestjs/testing';
@@ -72,6 +72,29 @@ describe('TidingsModule on the in-memory transport', function () {
         expect(ledger.entries).to.have.length(1000);
       } finally {
         await app.close();
+      }
+    });
+  });
+
+  describe('logging', () => {
+    it("writes Tidings' lines through Nest's Logger when the options give no logger, without passwords", async () => {
+      const lines: string[] = [];
+      // the context comes last (error's second parameter is a stack)
+      const record = (level: string) => (message: unknown, ...rest: unknown[]) => void lines.push(`${level} [${String(rest.at(-1))}] ${String(message)}`);
+      const recorder: LoggerService = { log: record('log'), warn: record('warn'), error: record('error'), debug: record('debug'), verbose: record('verbose') };
+      const app = await compileApp({ service: 'billing' }, [Ledger, Charges]);
+      app.useLogger(recorder);
+      try {
+        await app.init();
+        const bus = app.get(EventBus);
+        (bus.transport as InMemoryTransport).simulateConnectionLoss();
+        expect(lines).to.include('warn [Tidings:bus] disconnected: simulated connection loss');
+        const child = (bus as unknown as { logger: { error(m: string, f: object): void } }).logger;
+        child.error('cannot reach amqp://billing:s3cret@rabbit:5672', { url: 'amqp://billing:s3cret@rabbit:5672' });
+        expect(lines).to.include('error [Tidings:bus] cannot reach amqp://billing:***@rabbit:5672 {"url":"amqp://billing:***@rabbit:5672"}');
+      } finally {
+        await app.close();
+        Logger.overrideLogger(new ConsoleLogger());
       }
     });
   });
