@@ -78,10 +78,13 @@ describe('TidingsModule on RabbitMQ', function () {
     await Promise.all(Array.from({ length: 50 }, (_, i) => bus.publish(Order.submit, Order.of(i + 1))));
     await fifty;
     const closing = app.close();
+    // what had finished when app.close() resolved: all 50, or it did not wait for them
+    const finishedAtClose = closing.then(() => [...gate.finished]);
     await cancelled; // no delivery starts from here on; the close waits for the 50
     expect(gate.finished).to.deep.equal([]);
     gate.open.resolve();
     await closing;
+    expect(await finishedAtClose, 'finished when app.close() resolved').to.have.length(50);
     expect(gate.finished.sort((a, b) => a - b)).to.deep.equal(Array.from({ length: 50 }, (_, i) => i + 1));
     expect(gate.redelivered).to.deep.equal([]);
     // The connection is closed: anything not acked would be back in the queue by now.

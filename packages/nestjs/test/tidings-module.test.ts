@@ -147,10 +147,13 @@ describe('TidingsModule on the in-memory transport', function () {
       await fifty;
       expect(bus.health().inFlight).to.deep.equal({ [SLOW_QUEUE]: 50 });
       const closing = app.close();
+    // what had finished when app.close() resolved: all 50, or it did not wait for them
+    const finishedAtClose = closing.then(() => [...gate.finished]);
       await cancelled; // the consumer is gone; the close now waits for the 50
       expect(gate.finished).to.deep.equal([]);
       gate.open.resolve();
       await closing;
+    expect(await finishedAtClose, 'finished when app.close() resolved').to.have.length(50);
       expect(gate.finished.sort((a, b) => a - b)).to.deep.equal(Array.from({ length: 50 }, (_, i) => i + 1));
       expect(gate.started).to.have.length(50);
       expect(gate.redelivered).to.deep.equal([]);
