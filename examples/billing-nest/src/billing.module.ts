@@ -1,6 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
-import { consoleLogger, type Logger, type Transport } from '@tidings/core';
+import type { Logger, Transport } from '@tidings/core';
 import { TidingsModule } from '@tidings/nestjs';
 import { TidingsHealthIndicator } from '@tidings/nestjs/health';
 import { stdoutLog } from '@tidings-examples/contracts';
@@ -14,7 +14,7 @@ export interface BillingModuleOptions {
   readonly transport: Transport;
   /** @default stdout, prefixed with 'billing' */
   readonly log?: EventLog;
-  /** The bus's logger. @default consoleLogger('warn') */
+  /** The bus's logger. @default Nest's Logger (nestLogger()) */
   readonly logger?: Logger;
 }
 
@@ -25,7 +25,7 @@ export class BillingModule {
     return {
       module: BillingModule,
       imports: [
-        TidingsModule.forRoot({ service: 'billing', transport: options.transport, logger: options.logger ?? consoleLogger('warn') }),
+        TidingsModule.forRoot({ service: 'billing', transport: options.transport, logger: options.logger }),
         TerminusModule.forRoot({ logger: false }),
       ],
       controllers: [StateController],

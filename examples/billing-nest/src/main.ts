@@ -7,7 +7,8 @@ import { BillingModule } from './billing.module';
 async function main(): Promise<void> {
   const { transport, kind } = createTransport('billing');
   const app = await NestFactory.create(BillingModule.register({ transport }), { logger: ['warn', 'error'] });
-  app.enableShutdownHooks();
+  // the bus drains and closes in beforeApplicationShutdown; then exit 0, as the plain service does
+  app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });
   await app.listen(portFromEnv('BILLING_PORT', 3001), process.env.HOST ?? '127.0.0.1');
   const url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
   process.stdout.write(`${'billing'.padEnd(12)} ready on ${kind} transport (NestJS); state at ${url}/state\n`);

@@ -30,22 +30,24 @@ export async function stopAllServices(timeoutMs?: number): Promise<void> {
   await Promise.all([...running].map((p) => p.stop(timeoutMs)));
 }
 
-/** The compiled entry point of a service package. */
-export function serviceMain(name: ServiceName): string {
-  return join(dirname(require.resolve(`@tidings-examples/${name}-service/package.json`)), 'dist', 'src', 'main.js');
+/** The compiled entry point of a service package: `@tidings-examples/<name>-service` unless another is named. */
+export function serviceMain(name: ServiceName, servicePackage = `@tidings-examples/${name}-service`): string {
+  return join(dirname(require.resolve(`${servicePackage}/package.json`)), 'dist', 'src', 'main.js');
 }
 
 /**
  * Starts a service on a free loopback port and resolves once it says it is ready (its bus
- * started, so its queue exists). Every line it writes goes to `onLine`.
+ * started, so its queue exists). Every line it writes goes to `onLine`. `servicePackage` runs
+ * another implementation of the same service, e.g. '@tidings-examples/billing-nest' for billing.
  */
 export function spawnService(
   name: ServiceName,
   env: Readonly<Record<string, string>>,
   onLine: (line: string) => void,
   readyTimeoutMs = 20_000,
+  servicePackage?: string,
 ): Promise<ServiceProcess> {
-  const child = spawn(process.execPath, [serviceMain(name)], {
+  const child = spawn(process.execPath, [serviceMain(name, servicePackage)], {
     env: { ...process.env, ...env, HOST: '127.0.0.1', [PORT_VARIABLES[name]]: '0' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -27,7 +27,8 @@ describe('the shop over RabbitMQ', function () {
     }
   });
 
-  describe('one process per service', function () {
+  // Billing runs as the plain service, then as the Nest application on the same queue: the shop cannot tell.
+  for (const billingPackage of [undefined, '@tidings-examples/billing-nest'] as const) describe(`one process per service${billingPackage ? `, billing as ${billingPackage}` : ''}`, function () {
     this.timeout(60_000);
     const output: string[] = [];
     let running: ServiceProcess[] = [];
@@ -39,7 +40,7 @@ describe('the shop over RabbitMQ', function () {
       output.push(`e2e: ${vhost.note}`);
       // Consumers first, so that their queues exist when the first order is published.
       for (const name of ['billing', 'logistic', 'order'] as const) {
-        running.push(await spawnService(name, { AMQP_URL: vhost.url }, (line) => output.push(line)));
+        running.push(await spawnService(name, { AMQP_URL: vhost.url }, (line) => output.push(line), undefined, name === 'billing' ? billingPackage : undefined));
       }
       url = Object.fromEntries(running.map((p) => [p.name, p.url]));
     });
@@ -85,6 +86,7 @@ describe('the shop over RabbitMQ', function () {
       ]);
       await waitFor(async () => (await state<OrderState>('order')).orders.filter((o) => o.status === 'dispatched').length === 2, 'the order service to see both dispatches', { timeoutMs: 20_000, intervalMs: 100 });
       expect(output.join('\n')).to.match(/billing +← order\.v1\.submit #3 from order: charged 99\.00 EUR/);
+      if (billingPackage) expect(output.join('\n'), 'the Nest application was the billing service').to.match(/^billing +ready on amqp transport \(NestJS\)/m);
     });
 
     it('stops every service cleanly on SIGTERM', async () => {

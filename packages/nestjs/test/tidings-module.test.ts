@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { Inject, Injectable, Module, Scope } from '@nestjs/common';
+import { ConsoleLogger, Inject, Injectable, Logger, Module, Scope, type LoggerService } from '@nestjs/common';
 import { ConfigModule, ConfigService } from '@nestjs/config';
 import { HealthCheckService, TerminusModule } from '@nestjs/terminus';
 import { Test } from '@nestjs/testing';
@@ -76,6 +76,29 @@ describe('TidingsModule on the in-memory transport', function () {
     });
   });
 
+  describe('logging', () => {
+    it("writes Tidings' lines through Nest's Logger when the options give no logger, without passwords", async () => {
+      const lines: string[] = [];
+      // the context comes last (error's second parameter is a stack)
+      const record = (level: string) => (message: unknown, ...rest: unknown[]) => void lines.push(`${level} [${String(rest.at(-1))}] ${String(message)}`);
+      const recorder: LoggerService = { log: record('log'), warn: record('warn'), error: record('error'), debug: record('debug'), verbose: record('verbose') };
+      const app = await compileApp({ service: 'billing' }, [Ledger, Charges]);
+      app.useLogger(recorder);
+      try {
+        await app.init();
+        const bus = app.get(EventBus);
+        (bus.transport as InMemoryTransport).simulateConnectionLoss();
+        expect(lines).to.include('warn [Tidings:bus] disconnected: simulated connection loss');
+        const child = (bus as unknown as { logger: { error(m: string, f: object): void } }).logger;
+        child.error('cannot reach amqp://billing:s3cret@rabbit:5672', { url: 'amqp://billing:s3cret@rabbit:5672' });
+        expect(lines).to.include('error [Tidings:bus] cannot reach amqp://billing:***@rabbit:5672 {"url":"amqp://billing:***@rabbit:5672"}');
+      } finally {
+        await app.close();
+        Logger.overrideLogger(new ConsoleLogger());
+      }
+    });
+  });
+
   describe('forRootAsync', () => {
     it('takes its options from a factory with injected ConfigService', async () => {
       const transport = new InMemoryTransport();
@@ -124,10 +147,13 @@ describe('TidingsModule on the in-memory transport', function () {
       await fifty;
       expect(bus.health().inFlight).to.deep.equal({ [SLOW_QUEUE]: 50 });
       const closing = app.close();
+    // what had finished when app.close() resolved: all 50, or it did not wait for them
+    const finishedAtClose = closing.then(() => [...gate.finished]);
       await cancelled; // the consumer is gone; the close now waits for the 50
       expect(gate.finished).to.deep.equal([]);
       gate.open.resolve();
       await closing;
+    expect(await finishedAtClose, 'finished when app.close() resolved').to.have.length(50);
       expect(gate.finished.sort((a, b) => a - b)).to.deep.equal(Array.from({ length: 50 }, (_, i) => i + 1));
       expect(gate.started).to.have.length(50);
       expect(gate.redelivered).to.deep.equal([]);

@@ -22,7 +22,7 @@ describe('The API reference (npm run docs:api)', function () {
     expect(result.status, output).to.equal(0);
     expect(output).to.not.match(/\[warning\]|\[error\]/);
     const index = readFileSync(join(out, 'index.html'), 'utf8');
-    for (const name of ['@tidings/core', '@tidings/amqp', '@tidings/testing', '@tidings/cli']) expect(index).to.contain(name);
+    for (const name of ['@tidings/core', '@tidings/amqp', '@tidings/testing', '@tidings/cli', '@tidings/nestjs', '@tidings/postgres']) expect(index).to.contain(name);
     expect(existsSync(join(out, 'modules.html'))).to.equal(true);
   });
 

@@ -4,7 +4,8 @@ import type { EventBusOptions } from '@tidings/core';
 /**
  * What `TidingsModule.forRoot(options)` takes: the options of the service's one `EventBus`.
  * Without `transport` the bus runs on a new InMemoryTransport; give `new AmqpTransport({...})`
- * (from `@tidings/amqp`) for RabbitMQ.
+ * (from `@tidings/amqp`) for RabbitMQ. Without `logger`, Tidings logs through Nest's `Logger`
+ * (`nestLogger()`).
  * @example { service: 'billing', transport: new AmqpTransport({ url: process.env.AMQP_URL }) }
  */
 export type TidingsModuleOptions = EventBusOptions;

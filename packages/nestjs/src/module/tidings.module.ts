@@ -4,6 +4,7 @@ import { ConfigurationError, EventBus, InMemoryTransport, type Transport } from 
 import { TIDINGS_MODULE_OPTIONS, TIDINGS_TRANSPORT } from '../constants';
 import { HandlerDiscovery } from '../consumer';
 import { BusLifecycle } from '../lifecycle';
+import { nestLogger } from '../logger';
 import type { TidingsModuleAsyncOptions, TidingsModuleOptions } from './module-options';
 
 /**
@@ -50,7 +51,7 @@ export class TidingsModule {
         },
         {
           provide: EventBus,
-          useFactory: (o: TidingsModuleOptions, transport: Transport): EventBus => new EventBus({ ...o, transport }),
+          useFactory: (o: TidingsModuleOptions, transport: Transport): EventBus => new EventBus({ ...o, logger: o?.logger ?? nestLogger(), transport }),
           inject: [TIDINGS_MODULE_OPTIONS, TIDINGS_TRANSPORT],
         },
         HandlerDiscovery,

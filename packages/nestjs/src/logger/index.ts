@@ -1,0 +1,1 @@
+export { nestLogger } from './nest-logger';
