@@ -9,9 +9,9 @@ import { notADescriptorMessage } from '../event/misuse';
 import type { Exchange } from '../exchange';
 import { consoleLogger, type Logger } from '../logger';
 import { getRegistry, type Registry } from '../registry';
-import { BusTelemetry } from '../telemetry/bus-telemetry';
+import { BusTelemetry, type SendOperation } from '../telemetry/bus-telemetry';
 import type { TelemetryOptions } from '../telemetry/options';
-import { InMemoryTransport, type ExchangeSpec, type Transport, type TransportHealth } from '../transport';
+import { InMemoryTransport, type ExchangeSpec, type OutgoingMessage, type Transport, type TransportHealth } from '../transport';
 import type { HandlerContext } from './context';
 import type { PublishOptions } from './publish-options';
 import { childTraceparent, wireHeaders } from './wire-headers';
@@ -319,7 +319,7 @@ export class EventBus {
       { exchange: event.exchange.name, routingKey: event.routingKey, messageId, correlationId, bodySize: body.length, traceparent: options.traceparent, tracestate: options.tracestate },
       parent as Context | undefined,
     );
-    const sent = this.transport.publish({
+    const message: OutgoingMessage = {
       exchange: event.exchange.name,
       routingKey: event.routingKey,
       body,
@@ -333,15 +333,9 @@ export class EventBus {
         correlationId,
         headers: op?.headers === undefined ? wireHeaders(options) : { ...wireHeaders(options), ...op.headers },
       },
-    });
-    if (op === undefined) return sent;
-    return sent.then(
-      () => op.end(),
-      (error: unknown) => {
-        op.end(error);
-        throw error;
-      },
-    );
+    };
+    if (op === undefined) return this.transport.publish(message);
+    return sendTraced(this.transport, message, op);
   }
 
   private publishFrom(context: HandlerContext, event: EventType<object>, instance: object, options: PublishOptions = {}): Promise<void> {
@@ -399,6 +393,17 @@ export class EventBus {
       inFlight: Object.fromEntries([...this.queues.values()].map((q) => [q.name, q.inFlight])),
     };
   }
+}
+
+/** Publishes and ends the send span with the outcome, also when the transport throws at once. */
+async function sendTraced(transport: Transport, message: OutgoingMessage, op: SendOperation): Promise<void> {
+  try {
+    await transport.publish(message);
+  } catch (error) {
+    op.end(error);
+    throw error;
+  }
+  op.end();
 }
 
 function telemetryOptions(option: TelemetryOptions | false | undefined): TelemetryOptions {
