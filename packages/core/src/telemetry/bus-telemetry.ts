@@ -196,6 +196,14 @@ export class BusTelemetry implements ProcessHooks {
     const state = this.settling.get(delivery);
     if (state === undefined) return;
     this.settling.delete(delivery);
+    try {
+      this.recordSettlement(state, report);
+    } catch {
+      // Telemetry never breaks a settlement: the transport calls this between a copy and its ack.
+    }
+  };
+
+  private recordSettlement(state: SettleState, report: SettleReport): void {
     const api = otelApi();
     if (api === undefined) return;
     const tracer = this.tracer(api);
@@ -249,7 +257,7 @@ export class BusTelemetry implements ProcessHooks {
         else if (disposition.action === 'dead-letter') meters.deadLetters.add(1, { [TIDINGS_ATTR.queue]: state.queue, [ATTR.errorType]: disposition.reason });
       }
     }
-  };
+  }
 
   /** Stops observing the transport for the gauges. */
   close(): void {
