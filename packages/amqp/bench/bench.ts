@@ -3,12 +3,19 @@
  * AmqpTransport with the default CompiledCodec, validation on both ends) vs Tidings without
  * validation, plus AmqpTransport alone (no bus, no codec) to show what the transport itself
  * costs, and Tidings with the reflective ClassCodec for comparison. Same ~200-byte
- * Order, persistent, publisher confirms, manual acks. Run: `npm run bench`.
+ * Order, persistent, publisher confirms, manual acks. tidings_otel is the tidings variant with an
+ * OpenTelemetry tracer and meter provider registered while it runs (every span sampled, batched to
+ * an exporter that drops them; metrics read every 60 s into one that drops them), so its cost per
+ * event sits beside the untraced one. Run: `npm run bench`.
  * Env: AMQP_URL, BENCH_MESSAGES (20000), BENCH_LATENCY (2000), BENCH_ROUNDS (5), BENCH_WINDOW (1000), BENCH_PREFETCH (200).
  */
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import * as amqp from 'amqplib';
+import { context, metrics, trace } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { MeterProvider, PeriodicExportingMetricReader, type PushMetricExporter } from '@opentelemetry/sdk-metrics';
+import { BasicTracerProvider, BatchSpanProcessor, type SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { ClassCodec, CompiledCodec, EventBus, Exchange, silentLogger, type Codec } from '@tidings/core';
 import { AmqpTransport, DEFAULT_AMQP_URL, DELAY_BUCKETS_MS, delayQueueName } from '../src';
 import { orderOn, sampleOrder } from './orders';
@@ -22,7 +29,10 @@ const PREFETCH = Number(process.env.BENCH_PREFETCH ?? 200);
 const RUN = `tidings-bench-${process.pid}`;
 
 interface Variant {
-  readonly name: 'raw' | 'raw_wire' | 'transport' | 'tidings' | 'tidings_novalidate' | 'tidings_classcodec';
+  readonly name: 'raw' | 'raw_wire' | 'transport' | 'tidings' | 'tidings_novalidate' | 'tidings_classcodec' | 'tidings_otel';
+  /** Called before and after each of its phases (the OpenTelemetry variant registers its providers). */
+  enter?(): void;
+  leave?(): void;
   /** Publishes `count` orders (ids from `first`) with `window` in flight, resolving when all are confirmed. */
   publish(first: number, count: number, window: number): Promise<void>;
   /** Called by the consumer for every handled order id. */
@@ -157,11 +167,11 @@ async function transportVariant(): Promise<Variant> {
  * tidings_novalidate: the same codec with validation off;
  * tidings_classcodec: the reflective ClassCodec (class-transformer + class-validator), validating.
  */
-async function tidingsVariant(name: 'tidings' | 'tidings_novalidate' | 'tidings_classcodec'): Promise<Variant> {
+async function tidingsVariant(name: 'tidings' | 'tidings_novalidate' | 'tidings_classcodec' | 'tidings_otel'): Promise<Variant> {
   const queue = `${RUN}-${name}`;
   const exchange = new Exchange(`${RUN}-${name}`);
   const Order = orderOn(exchange);
-  const codec: Codec | undefined = name === 'tidings' ? undefined : name === 'tidings_novalidate' ? new CompiledCodec({ validate: false }) : new ClassCodec();
+  const codec: Codec | undefined = name === 'tidings' || name === 'tidings_otel' ? undefined : name === 'tidings_novalidate' ? new CompiledCodec({ validate: false }) : new ClassCodec();
   const transport = (): AmqpTransport => new AmqpTransport({ url: URL, logger: silentLogger, connectionName: `${RUN}-${name}` });
   const producer = new EventBus({ service: 'bench-order', transport: transport(), codec, logger: silentLogger });
   const consumer = new EventBus({ service: 'bench-billing', transport: transport(), codec, logger: silentLogger, prefetch: PREFETCH });
@@ -193,7 +203,33 @@ async function tidingsVariant(name: 'tidings' | 'tidings_novalidate' | 'tidings_
     .bind(exchange, 'order.*.submit')
     .on(Order.submit, async (order) => variant.onHandled(order.id));
   await consumer.start();
+  if (name === 'tidings_otel') Object.assign(variant, otelProviders());
   return variant;
+}
+
+/**
+ * What an application with the OpenTelemetry SDK registers: a tracer provider that samples every
+ * span and batches them to an exporter (here one that drops them), a meter provider read every
+ * 60 s, and the async context manager. Registered only while the tidings_otel variant runs.
+ */
+function otelProviders(): Pick<Variant, 'enter' | 'leave'> {
+  const spans: SpanExporter = { export: (_spans, done) => done({ code: 0 }), shutdown: async () => undefined };
+  const points: PushMetricExporter = { export: (_metrics, done) => done({ code: 0 }), forceFlush: async () => undefined, shutdown: async () => undefined };
+  const tracerProvider = new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(spans)] });
+  const meterProvider = new MeterProvider({ readers: [new PeriodicExportingMetricReader({ exporter: points, exportIntervalMillis: 60_000 })] });
+  const contextManager = new AsyncLocalStorageContextManager();
+  return {
+    enter: () => {
+      context.setGlobalContextManager(contextManager.enable());
+      trace.setGlobalTracerProvider(tracerProvider);
+      metrics.setGlobalMeterProvider(meterProvider);
+    },
+    leave: () => {
+      trace.disable();
+      metrics.disable();
+      context.disable();
+    },
+  };
 }
 
 /** Events per second from the first publish to the last handler call, and this process's CPU µs per event. */
@@ -254,6 +290,7 @@ async function main(): Promise<void> {
     ...(!only || only === 'tidings' ? [await tidingsVariant('tidings')] : []),
     ...(!only || only === 'tidings_novalidate' ? [await tidingsVariant('tidings_novalidate')] : []),
     ...(!only || only === 'tidings_classcodec' ? [await tidingsVariant('tidings_classcodec')] : []),
+    ...(!only || only === 'tidings_otel' ? [await tidingsVariant('tidings_otel')] : []),
   ];
   const eps = new Map<string, number[]>(variants.map((v) => [v.name, []]));
   const cpu = new Map<string, number[]>(variants.map((v) => [v.name, []]));
@@ -262,19 +299,23 @@ async function main(): Promise<void> {
   try {
     // warm-up: JIT, connections, queues
     for (const v of variants) {
+      v.enter?.();
       await v.publish(id, 2_000, WINDOW).then(() => undefined);
       id += 2_000;
       await latency(v, id);
       id += LATENCY;
+      v.leave?.();
     }
     for (let r = 1; r <= ROUNDS; r++) {
       const order = r % 2 ? variants : [...variants].reverse();
       for (const v of order) {
+        v.enter?.();
         const { eps: e, cpuUs } = await throughput(v, id);
         id += MESSAGES;
         cpu.get(v.name)!.push(cpuUs);
         const l = await latency(v, id);
         id += LATENCY;
+        v.leave?.();
         eps.get(v.name)!.push(e);
         lat.get(v.name)!.push(...l);
         console.log(`round ${r} ${v.name.padEnd(19)} ${Math.round(e).toString().padStart(6)} ev/s ${cpuUs.toFixed(1).padStart(6)} µs CPU/event   p50 ${percentile(l, 50).toFixed(3)} ms   p99 ${percentile(l, 99).toFixed(3)} ms`);
@@ -294,9 +335,11 @@ async function main(): Promise<void> {
     tidings_eps: Math.round(m('tidings')),
     tidings_novalidate_eps: Math.round(m('tidings_novalidate')),
     tidings_classcodec_eps: Math.round(m('tidings_classcodec')),
+    tidings_otel_eps: Math.round(m('tidings_otel')),
     ratio: round3(m('tidings') / m('raw')),
     novalidate_ratio: round3(m('tidings_novalidate') / m('raw')),
     classcodec_ratio: round3(m('tidings_classcodec') / m('raw')),
+    otel_ratio: round3(m('tidings_otel') / m('raw')),
     wire_ratio: round3(m('tidings') / m('raw_wire')),
     novalidate_wire_ratio: round3(m('tidings_novalidate') / m('raw_wire')),
     raw_p50_ms: round3(percentile(lat.get('raw')!, 50)),
@@ -308,17 +351,20 @@ async function main(): Promise<void> {
     tidings_novalidate_p99_ms: round3(percentile(lat.get('tidings_novalidate')!, 99)),
     tidings_classcodec_p50_ms: round3(percentile(lat.get('tidings_classcodec')!, 50)),
     tidings_classcodec_p99_ms: round3(percentile(lat.get('tidings_classcodec')!, 99)),
+    tidings_otel_p50_ms: round3(percentile(lat.get('tidings_otel')!, 50)),
+    tidings_otel_p99_ms: round3(percentile(lat.get('tidings_otel')!, 99)),
     raw_cpu_us_per_event: round2(median(cpu.get('raw')!)),
     raw_wire_cpu_us_per_event: round2(median(cpu.get('raw_wire')!)),
     transport_cpu_us_per_event: round2(median(cpu.get('transport')!)),
     tidings_cpu_us_per_event: round2(median(cpu.get('tidings')!)),
     tidings_novalidate_cpu_us_per_event: round2(median(cpu.get('tidings_novalidate')!)),
     tidings_classcodec_cpu_us_per_event: round2(median(cpu.get('tidings_classcodec')!)),
+    tidings_otel_cpu_us_per_event: round2(median(cpu.get('tidings_otel')!)),
   };
   console.log('');
-  console.log(`median throughput: raw ${result.raw_eps} ev/s, raw with Tidings' wire format ${result.raw_wire_eps} ev/s (tidings ×${round2(result.wire_ratio)} of it), AmqpTransport alone ${result.transport_eps} ev/s, tidings ${result.tidings_eps} ev/s (×${round2(result.ratio)}), tidings without validation ${result.tidings_novalidate_eps} ev/s (×${round2(result.novalidate_ratio)}), tidings with ClassCodec ${result.tidings_classcodec_eps} ev/s (×${round2(result.classcodec_ratio)})`);
-  console.log(`latency p50/p99: raw ${result.raw_p50_ms}/${result.raw_p99_ms} ms, tidings ${result.tidings_p50_ms}/${result.tidings_p99_ms} ms, tidings without validation ${result.tidings_novalidate_p50_ms}/${result.tidings_novalidate_p99_ms} ms, tidings with ClassCodec ${result.tidings_classcodec_p50_ms}/${result.tidings_classcodec_p99_ms} ms`);
-  console.log(`node CPU per event (publisher and consumer in this process): raw ${result.raw_cpu_us_per_event} µs, raw with Tidings' wire format ${result.raw_wire_cpu_us_per_event} µs, AmqpTransport alone ${result.transport_cpu_us_per_event} µs, tidings ${result.tidings_cpu_us_per_event} µs, tidings without validation ${result.tidings_novalidate_cpu_us_per_event} µs, tidings with ClassCodec ${result.tidings_classcodec_cpu_us_per_event} µs`);
+  console.log(`median throughput: raw ${result.raw_eps} ev/s, raw with Tidings' wire format ${result.raw_wire_eps} ev/s (tidings ×${round2(result.wire_ratio)} of it), AmqpTransport alone ${result.transport_eps} ev/s, tidings ${result.tidings_eps} ev/s (×${round2(result.ratio)}), tidings without validation ${result.tidings_novalidate_eps} ev/s (×${round2(result.novalidate_ratio)}), tidings with ClassCodec ${result.tidings_classcodec_eps} ev/s (×${round2(result.classcodec_ratio)}), tidings traced with OpenTelemetry ${result.tidings_otel_eps} ev/s (×${round2(result.otel_ratio)})`);
+  console.log(`latency p50/p99: raw ${result.raw_p50_ms}/${result.raw_p99_ms} ms, tidings ${result.tidings_p50_ms}/${result.tidings_p99_ms} ms, tidings without validation ${result.tidings_novalidate_p50_ms}/${result.tidings_novalidate_p99_ms} ms, tidings with ClassCodec ${result.tidings_classcodec_p50_ms}/${result.tidings_classcodec_p99_ms} ms, tidings traced ${result.tidings_otel_p50_ms}/${result.tidings_otel_p99_ms} ms`);
+  console.log(`node CPU per event (publisher and consumer in this process): raw ${result.raw_cpu_us_per_event} µs, raw with Tidings' wire format ${result.raw_wire_cpu_us_per_event} µs, AmqpTransport alone ${result.transport_cpu_us_per_event} µs, tidings ${result.tidings_cpu_us_per_event} µs, tidings without validation ${result.tidings_novalidate_cpu_us_per_event} µs, tidings with ClassCodec ${result.tidings_classcodec_cpu_us_per_event} µs, tidings traced with OpenTelemetry ${result.tidings_otel_cpu_us_per_event} µs (+${round2(result.tidings_otel_cpu_us_per_event - result.tidings_cpu_us_per_event)} µs over untraced)`);
   console.log(JSON.stringify(result));
 }
 

@@ -44,7 +44,10 @@ describe('tidings dlq', function () {
       [HEADERS.originalExchange]: 'order',
       [HEADERS.originalRoutingKey]: 'order.v1.submit',
     });
-    ch.sendToQueue(deadLetterQueueName(queue), Buffer.from('{"id":1}'), { messageId: 'm-1', headers: deadHeaders('retries-exhausted') });
+    ch.sendToQueue(deadLetterQueueName(queue), Buffer.from('{"id":1}'), {
+      messageId: 'm-1',
+      headers: { ...deadHeaders('retries-exhausted'), [HEADERS.traceparent]: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' },
+    });
     ch.sendToQueue(deadLetterQueueName(queue), Buffer.from('{"id":"x"}'), { messageId: 'm-2', headers: deadHeaders('validation-failed') });
     await ch.waitForConfirms();
     await ch.close();
@@ -60,7 +63,8 @@ describe('tidings dlq', function () {
   it('inspect lists the dead letters and leaves them', async () => {
     const first = await cli(['dlq', 'inspect', queue]);
     expect(first.code, first.stderr).to.equal(0);
-    expect(first.stdout).to.contain('retries-exhausted  order.v1.submit (order)  attempts 5  id m-1');
+    expect(first.stdout).to.contain('retries-exhausted  order.v1.submit (order)  attempts 5  id m-1  trace 4bf92f3577b34da6a3ce929d0e0e4736\n');
+    expect(first.stdout).to.contain('attempts 5  id m-2\n'); // untraced: no trace id
     expect(first.stdout).to.contain('validation-failed').and.contain('2 dead letter(s) shown');
     const json = await cli(['dlq', 'inspect', queue, '--json']);
     expect((JSON.parse(json.stdout) as unknown[]).length).to.equal(2);

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { silentLogger, type Delivery, type Disposition } from '@tidings/core';
+import { silentLogger, type Delivery, type Disposition, type SettleListener, type SettleReport } from '@tidings/core';
 import { Deferred, waitFor } from '@tidings/testing';
 import { AmqpConsumer, type ConsumerHost } from '../../src/consuming/consumer';
 import type { CopyDisposition } from '../../src/dispositions/copies';
@@ -13,7 +13,7 @@ interface Harness {
   channel(i: number): FakeChannel;
 }
 
-function harness(handler: (d: Delivery) => Promise<Disposition>): Harness {
+function harness(handler: (d: Delivery) => Promise<Disposition>, onSettled?: SettleListener, copyError?: () => Error | undefined): Harness {
   const connection = new FakeConnection();
   const copies: Harness['copies'] = [];
   const errors: Error[] = [];
@@ -26,13 +26,15 @@ function harness(handler: (d: Delivery) => Promise<Disposition>): Harness {
     sendCopy: (delivery, _msg, disposition) => {
       const done = new Deferred<void>();
       copies.push({ delivery, disposition, done });
-      return done.promise.then(() => ({ exchange: '', routingKey: 'copy-target' }));
+      const error = copyError?.();
+      if (error !== undefined) return Promise.reject(error);
+      return done.promise.then(() => ({ exchange: '', routingKey: `copy-of-${disposition.action}` }));
     },
     reportError: (error) => void errors.push(error),
     backoff: () => 1,
     forget: () => undefined,
   };
-  const consumer = new AmqpConsumer('billing', handler, 10, host);
+  const consumer = new AmqpConsumer('billing', handler, 10, host, onSettled);
   return { consumer, connection, copies, errors, channel: (i) => connection.channels[i]! };
 }
 
@@ -77,6 +79,43 @@ describe('AmqpConsumer (against a fake channel)', () => {
       h.copies[0]!.done.resolve();
       await waitFor(() => ch.settlements.length === 1);
       expect(ch.settlements).to.deep.equal([{ kind: 'ack', tag: 1, multiple: false }]);
+    });
+  });
+
+  describe('settle reports (telemetry)', () => {
+    it('reports an ack with its delivery, and a retry once its copy was confirmed, with where the copy went', async () => {
+      const reports: { delivery: Delivery; report: SettleReport }[] = [];
+      let n = 0;
+      const h = harness(async () => (++n === 1 ? ACK : { action: 'retry', delayMs: 100, error: 'flaky' }), (delivery, report) => void reports.push({ delivery, report }));
+      await h.consumer.start();
+      const ch = h.channel(0);
+      ch.deliver();
+      await waitFor(() => reports.length === 1);
+      expect(reports[0]!.report).to.deep.equal({ disposition: ACK });
+      expect(reports[0]!.delivery.deliveryTag).to.equal(1);
+      ch.deliver();
+      await waitFor(() => h.copies.length === 1);
+      await tick();
+      expect(reports).to.have.length(1); // not before the copy's confirm
+      h.copies[0]!.done.resolve();
+      await waitFor(() => reports.length === 2);
+      const { report } = reports[1]!;
+      expect(report.disposition).to.deep.equal({ action: 'retry', delayMs: 100, error: 'flaky' });
+      expect(report.copy).to.deep.include({ exchange: '', routingKey: 'copy-of-retry' });
+      expect(report.copy!.endTime).to.be.at.least(report.copy!.startTime);
+    });
+
+    it('reports a copy that failed with its error, the delivery going back to the queue', async () => {
+      const reports: SettleReport[] = [];
+      const h = harness(async () => ({ action: 'dead-letter', reason: 'validation-failed', error: 'bad', attempts: 1 }), (_d, report) => void reports.push(report), () => new Error('channel closed'));
+      await h.consumer.start();
+      const ch = h.channel(0);
+      ch.deliver();
+      await waitFor(() => reports.length === 1);
+      expect(reports[0]!.error).to.be.instanceOf(Error).with.property('message', 'channel closed');
+      expect(reports[0]!.copy).to.equal(undefined);
+      await waitFor(() => ch.settlements.length === 1);
+      expect(ch.settlements[0]!.kind).to.equal('nack');
     });
   });
 

@@ -9,7 +9,7 @@ import { notADescriptorMessage } from '../event/misuse';
 import type { Exchange } from '../exchange';
 import { consoleLogger, type Logger } from '../logger';
 import { getRegistry, type Registry } from '../registry';
-import { BusTelemetry } from '../telemetry/bus-telemetry';
+import { BusTelemetry, type SendOperation } from '../telemetry/bus-telemetry';
 import type { TelemetryOptions } from '../telemetry/options';
 import { InMemoryTransport, type ExchangeSpec, type OutgoingMessage, type Transport, type TransportHealth } from '../transport';
 import type { HandlerContext } from './context';
@@ -301,7 +301,7 @@ export class EventBus {
       const event = this.registry.eventFor(message.exchange, message.routingKey);
       if (event) await this.declareExchange(event.exchange);
     }
-    return this.sendTraced(message, undefined);
+    return this.publishTraced(message, undefined);
   }
 
   /** The event and each `alsoAs` version of it, downcast. */
@@ -351,11 +351,11 @@ export class EventBus {
   }
 
   private send(event: EventType<object>, body: Buffer, options: PublishOptions, messageId: string, parent: unknown): Promise<void> {
-    return this.sendTraced(this.message(event, body, options, messageId), parent);
+    return this.publishTraced(this.message(event, body, options, messageId), parent);
   }
 
   /** Publishes a message inside a send span, when telemetry is on, with the span's context in its headers. */
-  private sendTraced(message: OutgoingMessage, parent: unknown): Promise<void> {
+  private publishTraced(message: OutgoingMessage, parent: unknown): Promise<void> {
     const p = message.properties;
     const traceparent = p.headers[HEADERS.traceparent];
     const tracestate = p.headers[HEADERS.tracestate];
@@ -372,14 +372,7 @@ export class EventBus {
       parent as Context | undefined,
     );
     if (op === undefined) return this.transport.publish(message);
-    const sent = this.transport.publish(op.headers === undefined ? message : { ...message, properties: { ...p, headers: { ...p.headers, ...op.headers } } });
-    return sent.then(
-      () => op.end(),
-      (error: unknown) => {
-        op.end(error);
-        throw error;
-      },
-    );
+    return sendTraced(this.transport, op.headers === undefined ? message : { ...message, properties: { ...p, headers: { ...p.headers, ...op.headers } } }, op);
   }
 
   private message(event: EventType<object>, body: Buffer, options: PublishOptions, messageId: string): OutgoingMessage {
@@ -455,6 +448,17 @@ export class EventBus {
       inFlight: Object.fromEntries([...this.queues.values()].map((q) => [q.name, q.inFlight])),
     };
   }
+}
+
+/** Publishes and ends the send span with the outcome, also when the transport throws at once. */
+async function sendTraced(transport: Transport, message: OutgoingMessage, op: SendOperation): Promise<void> {
+  try {
+    await transport.publish(message);
+  } catch (error) {
+    op.end(error);
+    throw error;
+  }
+  op.end();
 }
 
 function telemetryOptions(option: TelemetryOptions | false | undefined): TelemetryOptions {

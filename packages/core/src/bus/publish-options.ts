@@ -8,8 +8,9 @@ export interface PublishOptions {
   /** The message that caused this one. */
   readonly causationId?: string;
   /**
-   * W3C trace context of the span this publish belongs to; written as the `traceparent` header.
-   * @default none: an untraced publish carries no trace headers
+   * W3C trace context the message is created in, written as the `traceparent` header unchanged
+   * (the send span links to it).
+   * @default the send span's context when an OpenTelemetry tracer provider is registered; else none: an untraced publish carries no trace headers
    */
   readonly traceparent?: string;
   /** W3C `tracestate`, written beside `traceparent` (and only with it). */

@@ -35,9 +35,13 @@ interface SettleState {
   readonly creation: SpanContext | undefined;
   readonly queue: string;
   readonly destination: string;
-  readonly spanAttributes: Attributes;
-  readonly metricAttributes: Attributes;
+  readonly connection: TransportTelemetry;
+  /** The process span's attributes that describe the message, without its operation's. */
+  readonly message: Attributes;
 }
+
+/** Metric attribute sets kept for reuse, at most this many (error types are the open part). */
+const METRIC_ATTRIBUTE_SETS = 10_000;
 
 /**
  * The instrumentation of one bus. Every method returns at once, having created nothing, when the
@@ -52,6 +56,8 @@ export class BusTelemetry implements ProcessHooks {
   private readonly instruments: Instruments;
   private readonly settling = new WeakMap<Delivery, SettleState>();
   private readonly handlerContexts = new WeakMap<object, Context>();
+  private readonly metricSets = new Map<string, Attributes>();
+  private metricSetsFor: TransportTelemetry | undefined;
 
   constructor(options: TelemetryOptions, private readonly transport: Transport) {
     this.enabled = options.enabled !== false;
@@ -78,6 +84,30 @@ export class BusTelemetry implements ProcessHooks {
     return this.transport.telemetry?.() ?? { system: 'unknown' };
   }
 
+  /**
+   * The attributes of one metric point: only the low-cardinality ones the conventions list. One
+   * frozen object per combination, reused, so recording a point allocates none.
+   */
+  private metricAttributes(t: TransportTelemetry, operation: string, type: string | undefined, destination: string, errorType: string | undefined): Attributes {
+    if (t !== this.metricSetsFor) {
+      this.metricSets.clear();
+      this.metricSetsFor = t;
+    }
+    const key = `${operation}\u0000${type ?? ''}\u0000${destination}\u0000${errorType ?? ''}`;
+    let set = this.metricSets.get(key);
+    if (set === undefined) {
+      const a: Attributes = { [ATTR.system]: t.system, [ATTR.operationName]: operation };
+      if (type !== undefined) a[ATTR.operationType] = type;
+      a[ATTR.destinationName] = destination;
+      if (t.serverAddress !== undefined) a[ATTR.serverAddress] = t.serverAddress;
+      if (t.serverPort !== undefined) a[ATTR.serverPort] = t.serverPort;
+      if (errorType !== undefined) a[ATTR.errorType] = errorType;
+      set = Object.freeze(a);
+      if (this.metricSets.size < METRIC_ATTRIBUTE_SETS) this.metricSets.set(key, set);
+    }
+    return set;
+  }
+
   startSend(send: SendDescription, parent: Context | undefined): SendOperation | undefined {
     if (!this.enabled) return undefined;
     const api = otelApi();
@@ -87,7 +117,6 @@ export class BusTelemetry implements ProcessHooks {
     if (tracer === undefined && meters === undefined) return undefined;
     const t = this.connection();
     const destination = producerDestination(send.exchange, send.routingKey);
-    const metricAttributes = metricBase(t, OPERATION.send, destination);
     const started = performance.now();
     let span: Span | undefined;
     let headers: Record<string, unknown> | undefined;
@@ -114,15 +143,12 @@ export class BusTelemetry implements ProcessHooks {
       headers,
       end: (error?: unknown) => {
         const seconds = (performance.now() - started) / 1000;
-        if (error !== undefined) {
-          const type = errorTypeOf(error);
-          metricAttributes[ATTR.errorType] = type;
-          if (span !== undefined) failSpan(api, span, type, error);
-        }
+        const type = error === undefined ? undefined : errorTypeOf(error);
+        if (type !== undefined && span !== undefined) failSpan(api, span, type, error);
         span?.end();
         if (meters !== undefined) {
-          meters.sent.add(1, metricAttributes);
-          meters.operationDuration.record(seconds, { ...metricAttributes, [ATTR.operationType]: OPERATION_TYPE.send });
+          meters.sent.add(1, this.metricAttributes(t, OPERATION.send, undefined, destination, type));
+          meters.operationDuration.record(seconds, this.metricAttributes(t, OPERATION.send, OPERATION_TYPE.send, destination, type));
         }
       },
     };
@@ -137,18 +163,18 @@ export class BusTelemetry implements ProcessHooks {
     if (tracer === undefined && meters === undefined) return undefined;
     const t = this.connection();
     const destination = consumerDestination(delivery.exchange, delivery.routingKey, queue);
-    const metricAttributes = metricBase(t, OPERATION.process, destination);
-    const spanAttributes = spanBase(t, OPERATION.process, OPERATION_TYPE.process, destination, delivery.routingKey);
-    spanAttributes[ATTR.messageId] = delivery.properties.messageId;
-    if (delivery.properties.correlationId !== undefined) spanAttributes[ATTR.conversationId] = delivery.properties.correlationId;
-    spanAttributes[ATTR.bodySize] = delivery.body.length;
-    if (delivery.deliveryTag !== undefined && t.system === SYSTEM_RABBITMQ) spanAttributes[ATTR.deliveryTag] = delivery.deliveryTag;
     const started = performance.now();
-    meters?.consumed.add(1, metricAttributes);
+    meters?.consumed.add(1, this.metricAttributes(t, OPERATION.process, undefined, destination, undefined));
+    const message: Attributes = { [ATTR.messageId]: delivery.properties.messageId };
+    if (delivery.properties.correlationId !== undefined) message[ATTR.conversationId] = delivery.properties.correlationId;
+    if (delivery.deliveryTag !== undefined && t.system === SYSTEM_RABBITMQ) message[ATTR.deliveryTag] = delivery.deliveryTag;
     let span: Span | undefined;
     let context: Context | undefined;
     let creation: SpanContext | undefined;
     if (tracer !== undefined) {
+      const attributes = spanBase(t, OPERATION.process, OPERATION_TYPE.process, destination, delivery.routingKey);
+      Object.assign(attributes, message);
+      attributes[ATTR.bodySize] = delivery.body.length;
       creation = parseCreationContext(api, delivery.properties.headers);
       const active = api.context.active();
       let parent = active;
@@ -156,7 +182,7 @@ export class BusTelemetry implements ProcessHooks {
         parent = api.trace.setSpanContext(active, creation);
       }
       const links: Link[] | undefined = creation ? [{ context: creation }] : undefined;
-      span = tracer.startSpan(`${OPERATION.process} ${destination}`, { kind: api.SpanKind.CONSUMER, attributes: spanAttributes, links }, parent);
+      span = tracer.startSpan(`${OPERATION.process} ${destination}`, { kind: api.SpanKind.CONSUMER, attributes, links }, parent);
       context = api.trace.setSpan(parent, span);
     }
     let errorType: string | undefined;
@@ -168,15 +194,11 @@ export class BusTelemetry implements ProcessHooks {
       },
       end: (disposition) => {
         const now = performance.now();
-        const attributes = { ...metricAttributes };
         if (errorType === undefined && disposition.action === 'dead-letter') errorType = disposition.reason;
-        if (errorType !== undefined) {
-          attributes[ATTR.errorType] = errorType;
-          if (span !== undefined) failSpan(api, span, errorType, disposition.action === 'ack' ? undefined : disposition.error);
-        }
+        if (errorType !== undefined && span !== undefined) failSpan(api, span, errorType, disposition.action === 'ack' ? undefined : disposition.error);
         span?.end();
-        meters?.processDuration.record((now - started) / 1000, attributes);
-        this.settling.set(delivery, { context, decidedAt: now, creation, queue, destination, spanAttributes, metricAttributes });
+        meters?.processDuration.record((now - started) / 1000, this.metricAttributes(t, OPERATION.process, undefined, destination, errorType));
+        this.settling.set(delivery, { context, decidedAt: now, creation, queue, destination, connection: t, message });
       },
     };
     return operation;
@@ -196,60 +218,61 @@ export class BusTelemetry implements ProcessHooks {
     const state = this.settling.get(delivery);
     if (state === undefined) return;
     this.settling.delete(delivery);
+    try {
+      this.recordSettlement(state, delivery, report);
+    } catch {
+      // Telemetry never breaks a settlement: the transport calls this between a copy and its ack.
+    }
+  };
+
+  private recordSettlement(state: SettleState, delivery: Delivery, report: SettleReport): void {
     const api = otelApi();
     if (api === undefined) return;
     const tracer = this.tracer(api);
     const meters = this.instruments.current(api);
     const now = performance.now();
-    const { disposition } = report;
+    const t = state.connection;
+    const { disposition, copy } = report;
     const operation = disposition.action === 'ack' ? OPERATION.ack : disposition.action === 'retry' ? OPERATION.retry : OPERATION.deadLetter;
     let errorType: string | undefined;
     if (report.error !== undefined) errorType = errorTypeOf(report.error);
     else if (disposition.action === 'dead-letter') errorType = disposition.reason;
-    let settleSpan: Span | undefined;
+    const copyError = report.error === undefined ? undefined : errorTypeOf(report.error);
+    const copyDestination = copy === undefined ? undefined : producerDestination(copy.exchange, copy.routingKey);
     if (tracer !== undefined && state.context !== undefined) {
-      const attributes: Attributes = { ...state.spanAttributes, [ATTR.operationName]: operation, [ATTR.operationType]: OPERATION_TYPE.settle };
-      delete attributes[ATTR.bodySize];
-      settleSpan = tracer.startSpan(`${operation} ${state.destination}`, { kind: api.SpanKind.CLIENT, attributes, startTime: state.decidedAt }, state.context);
+      const attributes = spanBase(t, operation, OPERATION_TYPE.settle, state.destination, delivery.routingKey);
+      Object.assign(attributes, state.message);
+      const settleSpan = tracer.startSpan(`${operation} ${state.destination}`, { kind: api.SpanKind.CLIENT, attributes, startTime: state.decidedAt }, state.context);
       if (errorType !== undefined) failSpan(api, settleSpan, errorType, report.error ?? (disposition.action === 'dead-letter' ? disposition.error : undefined));
-      if (report.copy !== undefined) {
-        const copy = report.copy;
-        const copyDestination = producerDestination(copy.exchange, copy.routingKey);
-        const copyAttributes: Attributes = {
-          ...state.spanAttributes,
-          [ATTR.operationName]: OPERATION.send,
-          [ATTR.operationType]: OPERATION_TYPE.send,
-          [ATTR.destinationName]: copyDestination,
-        };
-        delete copyAttributes[ATTR.deliveryTag];
-        if (copy.routingKey && state.spanAttributes[ATTR.system] === SYSTEM_RABBITMQ) copyAttributes[ATTR.routingKey] = copy.routingKey;
+      if (copy !== undefined && copyDestination !== undefined) {
+        const copyAttributes = spanBase(t, OPERATION.send, OPERATION_TYPE.send, copyDestination, copy.routingKey);
+        copyAttributes[ATTR.messageId] = state.message[ATTR.messageId];
+        const conversation = state.message[ATTR.conversationId];
+        if (conversation !== undefined) copyAttributes[ATTR.conversationId] = conversation;
+        copyAttributes[ATTR.bodySize] = delivery.body.length;
         const links: Link[] | undefined = state.creation ? [{ context: state.creation }] : undefined;
         const copySpan = tracer.startSpan(
           `${OPERATION.send} ${copyDestination}`,
           { kind: api.SpanKind.PRODUCER, attributes: copyAttributes, links, startTime: copy.startTime },
           api.trace.setSpan(state.context, settleSpan),
         );
-        if (report.error !== undefined) failSpan(api, copySpan, errorTypeOf(report.error), report.error);
+        if (copyError !== undefined) failSpan(api, copySpan, copyError, report.error);
         copySpan.end(copy.endTime);
       }
       settleSpan.end(now);
     }
     if (meters !== undefined) {
-      const base: Attributes = { ...state.metricAttributes, [ATTR.operationName]: operation, [ATTR.operationType]: OPERATION_TYPE.settle };
-      if (errorType !== undefined) base[ATTR.errorType] = errorType;
-      meters.operationDuration.record((now - state.decidedAt) / 1000, base);
-      if (report.copy !== undefined) {
-        const copyAttributes: Attributes = { ...state.metricAttributes, [ATTR.operationName]: OPERATION.send, [ATTR.destinationName]: producerDestination(report.copy.exchange, report.copy.routingKey) };
-        if (report.error !== undefined) copyAttributes[ATTR.errorType] = errorTypeOf(report.error);
-        meters.sent.add(1, copyAttributes);
-        meters.operationDuration.record((report.copy.endTime - report.copy.startTime) / 1000, { ...copyAttributes, [ATTR.operationType]: OPERATION_TYPE.send });
+      meters.operationDuration.record((now - state.decidedAt) / 1000, this.metricAttributes(t, operation, OPERATION_TYPE.settle, state.destination, errorType));
+      if (copy !== undefined && copyDestination !== undefined) {
+        meters.sent.add(1, this.metricAttributes(t, OPERATION.send, undefined, copyDestination, copyError));
+        meters.operationDuration.record((copy.endTime - copy.startTime) / 1000, this.metricAttributes(t, OPERATION.send, OPERATION_TYPE.send, copyDestination, copyError));
       }
       if (report.error === undefined) {
         if (disposition.action === 'retry') meters.retries.add(1, { [TIDINGS_ATTR.queue]: state.queue });
         else if (disposition.action === 'dead-letter') meters.deadLetters.add(1, { [TIDINGS_ATTR.queue]: state.queue, [ATTR.errorType]: disposition.reason });
       }
     }
-  };
+  }
 
   /** Stops observing the transport for the gauges. */
   close(): void {
@@ -271,14 +294,6 @@ function spanBase(t: TransportTelemetry, operation: string, type: string, destin
     a[ATTR.peerAddress] = t.peerAddress;
     if (t.peerPort !== undefined) a[ATTR.peerPort] = t.peerPort;
   }
-  return a;
-}
-
-/** Metric attributes: only the low-cardinality ones the conventions list for messaging metrics. */
-function metricBase(t: TransportTelemetry, operation: string, destination: string): Attributes {
-  const a: Attributes = { [ATTR.system]: t.system, [ATTR.operationName]: operation, [ATTR.destinationName]: destination };
-  if (t.serverAddress !== undefined) a[ATTR.serverAddress] = t.serverAddress;
-  if (t.serverPort !== undefined) a[ATTR.serverPort] = t.serverPort;
   return a;
 }
 
