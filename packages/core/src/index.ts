@@ -12,3 +12,4 @@ export * from './logger';
 export * from './registry';
 export * from './routing';
 export * from './transport';
+export * from './wire';

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { CompiledCodec, type Codec } from '../codec';
+import { ClassCodec, CompiledCodec, type Codec } from '../codec';
 import { bool, finiteNumber, nonEmptyString, objectWith, optionsObject, wholeNumber } from '../config';
 import { CONTENT_TYPE_JSON, DEFAULTS, HEADERS, LIMITS } from '../constants';
 import { ConfigurationError, MessageTooLargeError, RejectedPublishError, TransportClosedError } from '../errors';
@@ -14,6 +14,7 @@ import type { PublishOptions } from './publish-options';
 import { childTraceparent, wireHeaders } from './wire-headers';
 import { EventQueue, type QueueHost, type QueueOptions } from './queue';
 import type { RetryOptions } from './retry-policy';
+import { celeryEncoderFor, checkCeleryEvents } from '../wire/celery';
 
 /**
  * What `new EventBus(options)` takes. Every option is checked in the constructor: a wrong one
@@ -102,6 +103,8 @@ export class EventBus {
   private readonly mandatory: boolean;
   private readonly closeTimeoutMs: number;
   private readonly maxBodyBytes: number;
+  /** The built-in codecs write `JSON.stringify` of an object: their output needs no scan before a Celery envelope goes around it. */
+  private readonly codecWritesObjects: boolean;
 
   constructor(options: EventBusOptions) {
     if (options === null || typeof options !== 'object') {
@@ -122,6 +125,7 @@ export class EventBus {
     this.prefetch = wholeNumber(OWNER, 'prefetch', options.prefetch ?? DEFAULTS.prefetch, 1, LIMITS.prefetch);
     this.mandatory = bool(OWNER, 'mandatory', options.mandatory ?? true);
     this.closeTimeoutMs = finiteNumber(OWNER, 'closeTimeoutMs', options.closeTimeoutMs ?? DEFAULTS.closeTimeoutMs, 0, LIMITS.timerMs);
+    this.codecWritesObjects = this.codec.constructor === CompiledCodec || this.codec.constructor === ClassCodec;
     this.maxBodyBytes = wholeNumber(OWNER, 'maxBodyBytes', options.maxBodyBytes ?? DEFAULTS.maxBodyBytes, 1, LIMITS.maxBodyBytes);
     this.host = {
       registry: this.registry,
@@ -171,6 +175,7 @@ export class EventBus {
     this.state = 'starting';
     try {
       this.registry.check();
+      checkCeleryEvents(this.registry.allEvents());
       const received = new Set<EventType<object>>();
       for (const queue of this.queues.values()) queue.prepare().forEach((e) => received.add(e));
       this.codec.precompile?.(...received);
@@ -185,6 +190,7 @@ export class EventBus {
           queues: [...this.queues.values()].map((q) => q.spec()),
         }),
       ]);
+      this.warnOfCeleryGaps([...exchanges.values()].filter((e) => !this.declaredExchanges.has(e.name)));
       exchanges.forEach((e) => this.declaredExchanges.add(e.name));
       for (const queue of this.queues.values()) {
         if (this.state !== 'starting') break; // close() was called meanwhile
@@ -201,6 +207,13 @@ export class EventBus {
       }
       throw error;
     }
+  }
+
+  /** Once per exchange the bus uses: the versions a Celery worker bound by pattern would receive and delete. */
+  private warnOfCeleryGaps(exchanges: readonly Exchange[]): void {
+    const celery = new Set(exchanges.filter((e) => e.wire === 'celery').map((e) => e.name));
+    if (celery.size === 0) return;
+    for (const warning of checkCeleryEvents(this.registry.allEvents(), celery)) this.logger.warn(warning);
   }
 
   private connect(): Promise<void> {
@@ -225,6 +238,7 @@ export class EventBus {
       // the common case, kept free of needless awaits: one version, usually a synchronous codec
       let body = this.codec.encode(event, instance);
       if (!Buffer.isBuffer(body)) body = await body;
+      if (event.celery) body = celeryEncoderFor(event as EventType<object>)!.body(body, this.codecWritesObjects);
       this.assertSize(event as EventType<object>, body);
       if (!this.declaredExchanges.has(event.exchange.name)) await this.declareExchange(event.exchange);
       const messageId = options.messageId ?? randomUUID();
@@ -245,7 +259,12 @@ export class EventBus {
       }
       versions.push([older, downcast(instance)]);
     }
-    const bodies = await Promise.all(versions.map(([e, value]) => this.codec.encode(e, value)));
+    const bodies = await Promise.all(
+      versions.map(async ([e, value]) => {
+        const body = await this.codec.encode(e, value);
+        return e.celery ? celeryEncoderFor(e)!.body(body, this.codecWritesObjects) : body;
+      }),
+    );
     versions.forEach(([e], i) => this.assertSize(e, bodies[i]!));
     await this.declareExchange(event.exchange);
     const messageId = options.messageId ?? randomUUID();
@@ -284,7 +303,10 @@ export class EventBus {
       this.connect().catch(() => undefined);
       declaring = this.transport
         .declare({ exchanges: [exchangeSpec(exchange)], queues: [] })
-        .then(() => void this.declaredExchanges.add(exchange.name))
+        .then(() => {
+          this.warnOfCeleryGaps([exchange]);
+          this.declaredExchanges.add(exchange.name);
+        })
         .finally(() => this.declaringExchanges.delete(exchange.name));
       this.declaringExchanges.set(exchange.name, declaring);
     }
@@ -292,20 +314,21 @@ export class EventBus {
   }
 
   private send(event: EventType<object>, body: Buffer, options: PublishOptions, messageId: string): Promise<void> {
+    const properties = {
+      messageId,
+      timestamp: Date.now(),
+      contentType: CONTENT_TYPE_JSON,
+      type: event.routingKey,
+      appId: this.service,
+      correlationId: options.correlationId ?? messageId,
+      headers: wireHeaders(options),
+    };
     return this.transport.publish({
       exchange: event.exchange.name,
       routingKey: event.routingKey,
       body,
       mandatory: options.mandatory ?? this.mandatory,
-      properties: {
-        messageId,
-        timestamp: Date.now(),
-        contentType: CONTENT_TYPE_JSON,
-        type: event.routingKey,
-        appId: this.service,
-        correlationId: options.correlationId ?? messageId,
-        headers: wireHeaders(options),
-      },
+      properties: event.celery ? celeryEncoderFor(event)!.properties(properties, options.causationId) : properties,
     });
   }
 
