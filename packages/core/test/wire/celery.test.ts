@@ -301,6 +301,24 @@ describe('Celery wire', () => {
       expect(context.attempt).to.equal(3);
     });
 
+    it("retries a Celery task whose handler failed through Tidings' delay queues, as another attempt of the same task", async () => {
+      const b = bus('billing');
+      const attempts: { id: string; attempt: number }[] = [];
+      const done = new Deferred<void>();
+      b.queue('billing_order').bind(CELERY_EXCHANGE, 'order.v1.submit').on(OrderV1.submit, (_order, ctx) => {
+        attempts.push({ id: ctx.messageId, attempt: ctx.attempt });
+        if (attempts.length === 1) throw new Error('ledger busy');
+        done.resolve();
+      });
+      await b.start();
+      await publishRaw(transport, pythonTask('t-fail'));
+      await done.promise;
+      expect(attempts).to.deep.equal([
+        { id: 't-fail', attempt: 1 },
+        { id: 't-fail', attempt: 2 },
+      ]);
+    });
+
     it('holds a task whose eta is ahead in the delay queues, then handles it', async () => {
       const { b, probe } = consumer();
       await b.start();
