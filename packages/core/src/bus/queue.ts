@@ -333,7 +333,7 @@ export class EventQueue {
       if (plan.error) throw new DecodeError(plan.error.reason, plan.error.message);
       let decoded: object | Promise<object>;
       let context: HandlerContext;
-      if (isCeleryDelivery(delivery.properties.headers)) {
+      if (isCeleryDelivery(wire, delivery.properties.headers)) {
         const task = readCeleryMessage(delivery, wire);
         const early = this.celeryDisposition(delivery, task);
         if (early) return early;

@@ -22,12 +22,14 @@ export interface CeleryMessage {
 }
 
 /**
- * Whether a delivery is in Celery's form: a `task` header is what every Celery publisher
- * writes and what Tidings' own form never has. Recognised strictly from then on: anything
- * else Celery-like is dead-lettered by `readCeleryMessage`, never half-read.
+ * Whether a delivery of `wire` is in Celery's form: only an event on the `celery` wire, or on an
+ * exchange shared with Celery services, can be; there a `task` header, which every Celery
+ * publisher writes and Tidings' own form never has, says so. Recognised strictly from then on:
+ * anything else Celery-like is dead-lettered by `readCeleryMessage`, never half-read. Elsewhere
+ * a `task` header is a header like any other.
  */
-export function isCeleryDelivery(headers: Readonly<Record<string, unknown>>): boolean {
-  return headers[CELERY_HEADERS.task] !== undefined;
+export function isCeleryDelivery(wire: EventType<object>, headers: Readonly<Record<string, unknown>>): boolean {
+  return (wire.celery !== undefined || wire.exchange.wire === 'celery') && headers[CELERY_HEADERS.task] !== undefined;
 }
 
 /**
