@@ -175,12 +175,12 @@ export class EventBus {
     this.state = 'starting';
     try {
       this.registry.check();
-      checkCeleryEvents(this.registry.allEvents());
       const received = new Set<EventType<object>>();
       for (const queue of this.queues.values()) queue.prepare().forEach((e) => received.add(e));
       this.codec.precompile?.(...received);
       const exchanges = new Map<string, Exchange>();
       for (const queue of this.queues.values()) for (const b of queue.bindings) exchanges.set(b.exchange.name, b.exchange);
+      this.checkCelery([...exchanges.values()].filter((e) => !this.declaredExchanges.has(e.name)));
       // Declared while connecting, not after: a transport still connecting declares the topology
       // first on its connection, before publishes made meanwhile flow and find no queue.
       await Promise.all([
@@ -190,7 +190,6 @@ export class EventBus {
           queues: [...this.queues.values()].map((q) => q.spec()),
         }),
       ]);
-      this.warnOfCeleryGaps([...exchanges.values()].filter((e) => !this.declaredExchanges.has(e.name)));
       exchanges.forEach((e) => this.declaredExchanges.add(e.name));
       for (const queue of this.queues.values()) {
         if (this.state !== 'starting') break; // close() was called meanwhile
@@ -209,11 +208,14 @@ export class EventBus {
     }
   }
 
-  /** Once per exchange the bus uses: the versions a Celery worker bound by pattern would receive and delete. */
-  private warnOfCeleryGaps(exchanges: readonly Exchange[]): void {
-    const celery = new Set(exchanges.filter((e) => e.wire === 'celery').map((e) => e.name));
-    if (celery.size === 0) return;
-    for (const warning of checkCeleryEvents(this.registry.allEvents(), celery)) this.logger.warn(warning);
+  /**
+   * Once per exchange the bus uses, before it is used: throws when two events on them are one
+   * Celery task, and warns of the versions a Celery worker bound by pattern would receive and delete.
+   */
+  private checkCelery(exchanges: readonly Exchange[]): void {
+    const used = new Set(exchanges.map((e) => e.name));
+    if (!this.registry.allEvents().some((e) => e.celery && used.has(e.exchange.name))) return;
+    for (const warning of checkCeleryEvents(this.registry.allEvents(), used)) this.logger.warn(warning);
   }
 
   private connect(): Promise<void> {
@@ -298,15 +300,13 @@ export class EventBus {
     if (this.declaredExchanges.has(exchange.name)) return Promise.resolve();
     let declaring = this.declaringExchanges.get(exchange.name);
     if (!declaring) {
+      this.checkCelery([exchange]);
       // Connecting starts here but is not awaited: a transport still connecting takes the exchange
       // for the connection it makes, and the publish waits in its bounded buffer, not here.
       this.connect().catch(() => undefined);
       declaring = this.transport
         .declare({ exchanges: [exchangeSpec(exchange)], queues: [] })
-        .then(() => {
-          this.warnOfCeleryGaps([exchange]);
-          this.declaredExchanges.add(exchange.name);
-        })
+        .then(() => void this.declaredExchanges.add(exchange.name))
         .finally(() => this.declaringExchanges.delete(exchange.name));
       this.declaringExchanges.set(exchange.name, declaring);
     }

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { IsInt } from 'class-validator';
 import { collectDeliveries, Deferred, EventProbe, expectRejection, publishRaw, RecordingLogger, RecordingTransport, seededRandom } from '@tidings/testing';
 import {
   CeleryEncoder,
@@ -7,6 +8,7 @@ import {
   type Codec,
   ConfigurationError,
   deadLetterQueueName,
+  Event,
   EventBus,
   EventType,
   Exchange,
@@ -229,6 +231,24 @@ describe('Celery wire', () => {
       const warnings = checkCeleryEvents([OrderV1.submit, OrderV2.submit]);
       expect(warnings).to.have.length(1);
       expect(warnings[0]).to.contain('order.v2.submit').and.contain("'order.*.submit'").and.contain("'order.v1.submit'");
+    });
+
+    it('refuses at start() and on the first publish two events of the exchanges a bus uses that are one Celery task', async () => {
+      const DUP = new Exchange('test-celery-duplicate-tasks', { wire: 'celery' });
+      class Twice {
+        @Event(DUP, 'dup.v1.submit', { celery: { task: 'dup.submit' } }) static readonly submit: EventType<Twice>;
+        @Event(DUP, 'dup.v1.resubmit', { celery: { task: 'dup.submit' } }) static readonly resubmit: EventType<Twice>;
+        @IsInt() id = 1;
+      }
+      const consumer = bus('billing');
+      consumer.queue('dup_q').bind(DUP, 'dup.v1.submit').on(Twice.submit, () => undefined);
+      await expectRejection(consumer.start(), ConfigurationError, "Twice.submit (dup.v1.submit) and Twice.resubmit (dup.v1.resubmit) are both published as the Celery task 'dup.submit'");
+      await expectRejection(bus('order').publish(Twice.submit, new Twice(), { mandatory: false }), ConfigurationError, "Celery task 'dup.submit'");
+      expect(recorder.published).to.have.length(0);
+      // a bus that does not use that exchange is not concerned
+      const other = bus('other');
+      other.queue('other_q').bind(CELERY_EXCHANGE, 'order.v1.submit').on(OrderV1.submit, () => undefined);
+      await other.start();
     });
 
     it('logs that warning at start() when a queue binds the exchange, and on the first publish to it', async () => {

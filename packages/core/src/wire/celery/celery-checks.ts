@@ -2,14 +2,15 @@ import { ConfigurationError } from '../../errors';
 import type { EventType } from '../../event/event-type';
 
 /**
- * Checks at `start()` for the events on the wire in Celery's form. Throws when two of them claim
- * one task name (a worker dispatches on the name alone, so one would run the other's callbacks);
- * returns a warning for every Tidings-format version of a `celery` exchange's event family (on
- * `exchanges` only, when given: the ones a bus uses),
- * which a Celery worker bound with a pattern (`order.*.submit`) would receive and delete as an
- * unknown message.
+ * Checks, for the exchanges a bus uses (all of them when `exchanges` is not given), the events on
+ * the wire in Celery's form. Throws when two of them claim one task name (a worker dispatches on
+ * the name alone, so one would run the other's callbacks); returns a warning for every
+ * Tidings-format version of a `celery` exchange's event family, which a Celery worker bound with
+ * a pattern (`order.*.submit`) would receive and delete as an unknown message. Contracts on
+ * exchanges the bus does not use are not its concern.
  */
-export function checkCeleryEvents(events: readonly EventType<object>[], exchanges?: ReadonlySet<string>): string[] {
+export function checkCeleryEvents(all: readonly EventType<object>[], exchanges?: ReadonlySet<string>): string[] {
+  const events = exchanges ? all.filter((e) => exchanges.has(e.exchange.name)) : all;
   const byTask = new Map<string, EventType<object>>();
   const problems: string[] = [];
   for (const event of events) {
@@ -25,7 +26,7 @@ export function checkCeleryEvents(events: readonly EventType<object>[], exchange
   }
   const warnings: string[] = [];
   for (const event of events) {
-    if (event.celery || event.exchange.wire !== 'celery' || (exchanges && !exchanges.has(event.exchange.name))) continue;
+    if (event.celery || event.exchange.wire !== 'celery') continue;
     const pythonVersions = events.filter((e) => e.celery && e.exchange.name === event.exchange.name && e.family === event.family);
     if (pythonVersions.length === 0) continue;
     warnings.push(
