@@ -192,6 +192,26 @@ describe('Celery wire against a real Celery worker and publisher', function () {
     expect(counts, 'nothing dead-lettered or waiting').to.deep.equal({ queue: 0, deadLetters: 0, delayed: 0 });
   });
 
+  it('holds a Python task whose eta is ahead in the delay queues and handles it once, not before its eta', async () => {
+    const ids = range(30_001, 20);
+    const consumer = bus('scheduler');
+    const queue = `${uniquePrefix('celery')}scheduler`;
+    const handled: { id: number; at: number; eta: number; messageId: string }[] = [];
+    consumer.queue(queue, { autoDelete: true }).bind(EXCHANGE, 'order.*.submit').on(Order.submit, (order, context) => {
+      handled.push({ id: order.id, at: Date.now(), eta: Date.parse(String(context.headers['eta'])), messageId: context.messageId });
+    });
+    await consumer.start();
+    const taskIds = await publishFromPython(python, ids[0]!, ids.length, 1);
+    await waitFor(() => handled.length >= ids.length, { timeoutMs: 60_000 });
+    await worker!.until(() => billed(ids).size === ids.length, 'the Python worker to bill the delayed orders');
+    expect(handled.map((h) => h.id).sort((a, b) => a - b)).to.deep.equal(ids);
+    for (const h of handled) {
+      expect(h.eta, `order ${h.id} carries an eta`).to.be.a('number').and.not.NaN;
+      expect(h.at, `order ${h.id} handled after its eta`).to.be.at.least(h.eta);
+      expect(h.messageId).to.equal(taskIds.get(h.id));
+    }
+  });
+
   it('mixes traffic on one exchange: v1 on celery from Python and Tidings, v2 on Tidings\' wire, each consumer getting what it can read', async () => {
     const fromPython = range(20_001, 200);
     const v1FromTidings = range(20_201, 200);

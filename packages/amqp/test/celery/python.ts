@@ -109,11 +109,11 @@ export class BillingWorker {
 }
 
 /** Runs the order service's publisher for `count` orders from `firstId`; resolves with each order's task id. */
-export function publishFromPython(settings: PythonEnv, firstId: number, count: number): Promise<Map<number, string>> {
+export function publishFromPython(settings: PythonEnv, firstId: number, count: number, countdownSeconds?: number): Promise<Map<number, string>> {
   return new Promise((done, fail) => {
     execFile(
       PYTHON,
-      ['-m', 'order_service.publish', '--count', String(count), '--first-id', String(firstId)],
+      ['-m', 'order_service.publish', '--count', String(count), '--first-id', String(firstId), ...(countdownSeconds === undefined ? [] : ['--countdown', String(countdownSeconds)])],
       { cwd: SERVICES_DIR, env: envOf(settings), timeout: 120_000, maxBuffer: 16 * 1024 * 1024 },
       (error, stdout, stderr) => {
         if (error) return fail(new Error(`the Python order service failed: ${error.message}\n${stderr}`));
