@@ -123,8 +123,8 @@ export async function closeConnectionsNamed(name: string, reason = 'test: forced
 }
 
 /** A raw amqplib connection for test set-up and inspection, with its errors swallowed. */
-export async function rawConnection(): Promise<amqp.ChannelModel> {
-  const c = await amqp.connect(AMQP_URL);
+export async function rawConnection(url: string = AMQP_URL): Promise<amqp.ChannelModel> {
+  const c = await amqp.connect(url);
   c.on('error', () => undefined);
   return c;
 }
@@ -134,8 +134,8 @@ export async function rawConnection(): Promise<amqp.ChannelModel> {
  * queue not declared counts 0). After the consumers closed, what is not counted here was acked:
  * nothing more of it can arrive.
  */
-export async function messageCounts(queue: string): Promise<{ queue: number; deadLetters: number; delayed: number }> {
-  const c = await rawConnection();
+export async function messageCounts(queue: string, url: string = AMQP_URL): Promise<{ queue: number; deadLetters: number; delayed: number }> {
+  const c = await rawConnection(url);
   try {
     const count = async (name: string): Promise<number> => {
       const ch = await c.createChannel();

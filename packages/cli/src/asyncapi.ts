@@ -1,4 +1,5 @@
 import { HEADERS, jsonSchemasOf, type EventType, type Registry, type SchemaSet } from '@tidings/core';
+import { celeryMessage } from './asyncapi-celery';
 
 export interface AsyncApiOptions {
   /** @default 'Tidings events' */
@@ -12,7 +13,8 @@ export interface AsyncApiOptions {
 /**
  * An AsyncAPI 3.0 document of every registered event: one channel per routing key on its
  * exchange (with the AMQP binding), one message per event with its payload schema read from
- * the class-validator decorators and the headers Tidings puts on the wire.
+ * the class-validator decorators and the headers Tidings puts on the wire (for a `celery` event,
+ * the Celery task protocol 2 envelope around it).
  */
 export function asyncApiDocument(registry: Registry, options: AsyncApiOptions = {}): Record<string, unknown> {
   const vhost = options.vhost ?? '/';
@@ -24,11 +26,12 @@ export function asyncApiDocument(registry: Registry, options: AsyncApiOptions = 
   for (const event of events) {
     const id = messageId(event);
     jsonSchemasOf(event.target, schemas);
-    messages[id] = {
+    const payloadRef = `#/components/schemas/${event.target.name}`;
+    messages[id] = event.celery ? celeryMessage(event, id, payloadRef) : {
       name: id,
       title: `${event.family} v${event.version}`,
       contentType: 'application/json',
-      payload: { $ref: `#/components/schemas/${event.target.name}` },
+      payload: { $ref: payloadRef },
       // none is required: an untraced first publish carries no headers; the version is the routing key's vN word
       headers: {
         type: 'object',

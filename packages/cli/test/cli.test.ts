@@ -88,6 +88,34 @@ describe('tidings asyncapi', () => {
   });
 });
 
+describe('tidings asyncapi on a celery exchange', () => {
+  it('describes the Celery task protocol 2 envelope of a celery event, and the plain payload of a Tidings-format one', () => {
+    const out = execFileSync(process.execPath, [main, 'asyncapi', resolve(__dirname, 'fixtures/celery-contracts.js')], { encoding: 'utf8' });
+    const doc = JSON.parse(out) as { components: { messages: Record<string, Record<string, unknown>> } };
+    const v1 = doc.components.messages['cli-celery.order.v1.submit'] as {
+      contentType: string;
+      payload: { type: string; prefixItems: Record<string, unknown>[]; items: boolean };
+      headers: { required: string[]; properties: Record<string, { const?: unknown }> };
+      bindings: { amqp: { contentEncoding: string } };
+    };
+    expect(v1.contentType).to.equal('application/json');
+    expect(v1.payload.type).to.equal('array');
+    expect(v1.payload.items).to.equal(false);
+    expect(v1.payload.prefixItems[1]).to.deep.equal({
+      type: 'object',
+      properties: { instance: { $ref: '#/components/schemas/CliCeleryOrderV1' } },
+      required: ['instance'],
+      additionalProperties: false,
+    });
+    expect(v1.headers.required).to.deep.equal(['task', 'id']);
+    expect(v1.headers.properties['task']!.const).to.equal('order.v1.submit');
+    expect(v1.headers.properties['ignore_result']!.const).to.equal(true);
+    expect(v1.bindings.amqp.contentEncoding).to.equal('utf-8');
+    const v2 = doc.components.messages['cli-celery.order.v2.submit']!;
+    expect(v2['payload']).to.deep.equal({ $ref: '#/components/schemas/CliCeleryOrder' });
+  });
+});
+
 describe('tidings command line', () => {
   describe('help and version', () => {
     it('prints the general usage with --help, -h and help, and exits 0', () => {

@@ -24,3 +24,4 @@ export { consumerDestination, producerDestination } from './telemetry/names';
 export type { TelemetryOptions } from './telemetry/options';
 export type { ProcessHooks, ProcessOperation } from './telemetry/hooks';
 export * from './transport';
+export * from './wire';

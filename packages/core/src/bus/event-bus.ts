@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { CompiledCodec, type Codec } from '../codec';
 import type { Context } from '@opentelemetry/api';
+import { ClassCodec, CompiledCodec, type Codec } from '../codec';
 import { bool, finiteNumber, nonEmptyString, objectWith, oneOf, optionsObject, wholeNumber } from '../config';
 import { CONTENT_TYPE_JSON, DEFAULTS, HEADERS, LIMITS } from '../constants';
 import { ConfigurationError, MessageTooLargeError, RejectedPublishError, TransportClosedError } from '../errors';
@@ -17,6 +17,7 @@ import type { PublishOptions } from './publish-options';
 import { childTraceparent, wireHeaders } from './wire-headers';
 import { EventQueue, type QueueHost, type QueueOptions } from './queue';
 import type { RetryOptions } from './retry-policy';
+import { celeryEncoderFor, checkCeleryEvents } from '../wire/celery';
 
 /**
  * What `new EventBus(options)` takes. Every option is checked in the constructor: a wrong one
@@ -112,6 +113,8 @@ export class EventBus {
   private readonly closeTimeoutMs: number;
   private readonly maxBodyBytes: number;
   private readonly telemetry: BusTelemetry;
+  /** The built-in codecs write `JSON.stringify` of an object: their output needs no scan before a Celery envelope goes around it. */
+  private readonly codecWritesObjects: boolean;
 
   constructor(options: EventBusOptions) {
     if (options === null || typeof options !== 'object') {
@@ -132,6 +135,7 @@ export class EventBus {
     this.prefetch = wholeNumber(OWNER, 'prefetch', options.prefetch ?? DEFAULTS.prefetch, 1, LIMITS.prefetch);
     this.mandatory = bool(OWNER, 'mandatory', options.mandatory ?? true);
     this.closeTimeoutMs = finiteNumber(OWNER, 'closeTimeoutMs', options.closeTimeoutMs ?? DEFAULTS.closeTimeoutMs, 0, LIMITS.timerMs);
+    this.codecWritesObjects = this.codec.constructor === CompiledCodec || this.codec.constructor === ClassCodec;
     this.maxBodyBytes = wholeNumber(OWNER, 'maxBodyBytes', options.maxBodyBytes ?? DEFAULTS.maxBodyBytes, 1, LIMITS.maxBodyBytes);
     this.telemetry = new BusTelemetry(telemetryOptions(options.telemetry), this.transport);
     this.host = {
@@ -188,6 +192,7 @@ export class EventBus {
       this.codec.precompile?.(...received);
       const exchanges = new Map<string, Exchange>();
       for (const queue of this.queues.values()) for (const b of queue.bindings) exchanges.set(b.exchange.name, b.exchange);
+      this.checkCelery([...exchanges.values()].filter((e) => !this.declaredExchanges.has(e.name)));
       // Declared while connecting, not after: a transport still connecting declares the topology
       // first on its connection, before publishes made meanwhile flow and find no queue.
       await Promise.all([
@@ -220,6 +225,16 @@ export class EventBus {
     }
   }
 
+  /**
+   * Once per exchange the bus uses, before it is used: throws when two events on them are one
+   * Celery task, and warns of the versions a Celery worker bound by pattern would receive and delete.
+   */
+  private checkCelery(exchanges: readonly Exchange[]): void {
+    const used = new Set(exchanges.map((e) => e.name));
+    if (!this.registry.allEvents().some((e) => e.celery && used.has(e.exchange.name))) return;
+    for (const warning of checkCeleryEvents(this.registry.allEvents(), used)) this.logger.warn(warning);
+  }
+
   private connect(): Promise<void> {
     this.connecting ??= this.transport.connect().catch((error: unknown) => {
       this.connecting = undefined;
@@ -247,6 +262,7 @@ export class EventBus {
       // the common case, kept free of needless awaits: one version, usually a synchronous codec
       let body = this.codec.encode(event, instance);
       if (!Buffer.isBuffer(body)) body = await body;
+      if (event.celery) body = celeryEncoderFor(event as EventType<object>)!.body(body, this.codecWritesObjects);
       this.assertSize(event as EventType<object>, body);
       if (!this.declaredExchanges.has(event.exchange.name)) await this.declareExchange(event.exchange);
       const messageId = options.messageId ?? randomUUID();
@@ -258,7 +274,7 @@ export class EventBus {
     }
     // Every version is checked and encoded before any is sent: a migration publishes all or none.
     const versions = this.versions(event as EventType<object>, instance, options.alsoAs);
-    const bodies = await Promise.all(versions.map(([e, value]) => this.codec.encode(e, value)));
+    const bodies = await Promise.all(versions.map(([e, value]) => this.encodeBody(e, value)));
     versions.forEach(([e], i) => this.assertSize(e, bodies[i]!));
     await this.declareExchange(event.exchange);
     const messageId = options.messageId ?? randomUUID();
@@ -284,7 +300,7 @@ export class EventBus {
       throw new ConfigurationError(`encode(${event.name}, ...) needs an instance of ${event.target.name}; got ${instance === null ? 'null' : typeof instance}.`);
     }
     const versions = this.versions(event as EventType<object>, instance, options.alsoAs);
-    const bodies = await Promise.all(versions.map(([e, value]) => this.codec.encode(e, value)));
+    const bodies = await Promise.all(versions.map(([e, value]) => this.encodeBody(e, value)));
     versions.forEach(([e], i) => this.assertSize(e, bodies[i]!));
     const messageId = options.messageId ?? randomUUID();
     const shared = versions.length > 1 ? { ...options, correlationId: options.correlationId ?? messageId } : options;
@@ -302,6 +318,12 @@ export class EventBus {
       if (event) await this.declareExchange(event.exchange);
     }
     return this.publishTraced(message, undefined);
+  }
+
+  /** The codec's body, inside a Celery envelope for an event on the celery wire. */
+  private async encodeBody(event: EventType<object>, value: object): Promise<Buffer> {
+    const body = await this.codec.encode(event, value);
+    return event.celery ? celeryEncoderFor(event)!.body(body, this.codecWritesObjects) : body;
   }
 
   /** The event and each `alsoAs` version of it, downcast. */
@@ -338,6 +360,7 @@ export class EventBus {
     if (this.declaredExchanges.has(exchange.name)) return Promise.resolve();
     let declaring = this.declaringExchanges.get(exchange.name);
     if (!declaring) {
+      this.checkCelery([exchange]);
       // Connecting starts here but is not awaited: a transport still connecting takes the exchange
       // for the connection it makes, and the publish waits in its bounded buffer, not here.
       this.connect().catch(() => undefined);
@@ -376,20 +399,21 @@ export class EventBus {
   }
 
   private message(event: EventType<object>, body: Buffer, options: PublishOptions, messageId: string): OutgoingMessage {
+    const properties = {
+      messageId,
+      timestamp: Date.now(),
+      contentType: CONTENT_TYPE_JSON,
+      type: event.routingKey,
+      appId: this.service,
+      correlationId: options.correlationId ?? messageId,
+      headers: wireHeaders(options),
+    };
     return {
       exchange: event.exchange.name,
       routingKey: event.routingKey,
       body,
       mandatory: options.mandatory ?? this.mandatory,
-      properties: {
-        messageId,
-        timestamp: Date.now(),
-        contentType: CONTENT_TYPE_JSON,
-        type: event.routingKey,
-        appId: this.service,
-        correlationId: options.correlationId ?? messageId,
-        headers: wireHeaders(options),
-      },
+      properties: event.celery ? celeryEncoderFor(event)!.properties(properties, options.causationId) : properties,
     };
   }
 

@@ -14,6 +14,7 @@ import type { Handler, HandlerContext } from './context';
 import type { PublishOptions } from './publish-options';
 import { RetryPolicy, type RetryOptions } from './retry-policy';
 import { deliveryErrorType } from '../telemetry/errors';
+import { isCeleryDelivery, readCeleryMessage, type CeleryMessage } from '../wire/celery';
 
 /**
  * What `bus.queue(name, options)` takes. Every option is checked when the queue is created: a
@@ -32,7 +33,17 @@ export interface QueueOptions {
   readonly concurrency?: number;
   /** Overrides fields of the bus's retry policy for this queue. @default the bus's retry */
   readonly retry?: RetryOptions;
+  /**
+   * What to do with a Celery retry re-broadcast (`task.retry()` in a Python worker publishes the
+   * task again to its exchange, same id, `retries` > 0, so every queue bound to it gets it again):
+   * `ack` it without running the handlers a second time (with an info log line), or `handle` it
+   * as a new delivery.
+   * @default 'ack'
+   */
+  readonly celeryRetries?: 'ack' | 'handle';
 }
+
+const CELERY_RETRIES = ['ack', 'handle'] as const;
 
 const QUEUE_TYPES = ['classic', 'quorum'] as const satisfies readonly QueueType[];
 
@@ -54,6 +65,26 @@ interface Plan {
 }
 
 const ACK: Disposition = Object.freeze({ action: 'ack' });
+
+/**
+ * The delivery as its handlers see it when it came from Celery: the task id is the message id,
+ * `root_id` the correlation id, `parent_id` the causation id, each Celery retry an attempt, and
+ * the time of receipt stands in for a timestamp Celery does not send.
+ */
+function celeryView(delivery: Delivery, task: CeleryMessage): Delivery {
+  const p = delivery.properties;
+  return {
+    ...delivery,
+    attempt: delivery.attempt + task.retries,
+    properties: {
+      ...p,
+      messageId: task.id,
+      correlationId: task.rootId ?? task.id,
+      timestamp: p.timestamp > 0 ? p.timestamp : Date.now(),
+      headers: task.parentId === undefined ? p.headers : { ...p.headers, [HEADERS.causationId]: task.parentId },
+    },
+  };
+}
 
 function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
   return typeof (value as { then?: unknown } | null)?.then === 'function';
@@ -83,6 +114,7 @@ export class EventQueue {
   private readonly queueType: QueueType;
   private readonly durable: boolean;
   private readonly autoDelete: boolean;
+  private readonly celeryRetries: 'ack' | 'handle';
   /** Deliveries the transport hands out before any is settled. */
   readonly prefetch: number;
   /** Handlers running at once, never more than `prefetch`. */
@@ -112,6 +144,7 @@ export class EventQueue {
     this.queueType = oneOf(owner, 'type', options.type ?? 'classic', QUEUE_TYPES);
     this.durable = bool(owner, 'durable', options.durable ?? true);
     this.autoDelete = bool(owner, 'autoDelete', options.autoDelete ?? false);
+    this.celeryRetries = oneOf(owner, 'celeryRetries', options.celeryRetries ?? 'ack', CELERY_RETRIES);
     this.prefetch = wholeNumber(owner, 'prefetch', options.prefetch ?? busPrefetch, 1, LIMITS.prefetch);
     // more handlers than deliveries handed out could never run
     this.concurrency = Math.min(wholeNumber(owner, 'concurrency', options.concurrency ?? this.prefetch, 1), this.prefetch);
@@ -305,9 +338,19 @@ export class EventQueue {
         throw new DecodeError('too-large', `The body is ${delivery.body.length} bytes, more than the ${plan.maxBodyBytes} bytes ${wire.name} may have (maxBodyBytes); it was not parsed.`);
       }
       if (plan.error) throw new DecodeError(plan.error.reason, plan.error.message);
-      let decoded = codec.decode(wire, delivery.body);
+      let decoded: object | Promise<object>;
+      let context: HandlerContext;
+      if (isCeleryDelivery(wire, delivery.properties.headers)) {
+        const task = readCeleryMessage(delivery, wire);
+        const early = this.celeryDisposition(delivery, task);
+        if (early) return early;
+        decoded = codec.fromPlain(wire, task.plain);
+        context = this.contextFor(celeryView(delivery, task), wire);
+      } else {
+        decoded = codec.decode(wire, delivery.body);
+        context = this.contextFor(delivery, wire);
+      }
       if (isThenable(decoded)) decoded = await decoded;
-      const context = this.contextFor(delivery, wire);
       if (op?.context !== undefined) this.host.telemetry.bindHandlerContext(context, op.context);
       const only = plan.groups.length === 1 && plan.groups[0]!.handlers.length === 1 ? plan.groups[0]! : undefined;
       if (only && (only.target === undefined || only.target === wire)) {
@@ -333,6 +376,29 @@ export class EventQueue {
       if (error instanceof DecodeError) return this.deadLetter(delivery, error.reason, error.message);
       return this.onHandlerError(delivery, wire, error);
     }
+  }
+
+  /**
+   * What happens to a Celery task before its handlers run, if anything: a retry re-broadcast is
+   * acked (its first copy was handled here already), an expired task is dead-lettered, and one
+   * whose `eta` is ahead waits in the delay queues and comes back then.
+   */
+  private celeryDisposition(delivery: Delivery, task: CeleryMessage): Disposition | undefined {
+    if (task.retries > 0 && this.celeryRetries === 'ack') {
+      this.host.logger.info(`queue '${this.name}': Celery retry ${task.retries} of task ${task.id} (${delivery.routingKey}) acked without running the handlers again`, {
+        queue: this.name,
+        messageId: task.id,
+      });
+      return ACK;
+    }
+    const now = Date.now();
+    if (task.expires && task.expires.getTime() <= now) {
+      return this.deadLetter(delivery, 'expired', `The Celery task ${task.id} expired at ${task.expires.toISOString()}, before it could run.`);
+    }
+    if (task.eta && task.eta.getTime() > now) {
+      return { action: 'retry', delayMs: task.eta.getTime() - now, error: `Celery eta ${task.eta.toISOString()} not reached` };
+    }
+    return undefined;
   }
 
   private async upcast(wire: EventType<object>, target: EventType<object>, decoded: object): Promise<object> {

@@ -11,6 +11,15 @@ const FORBIDDEN = new Set(['__proto__', 'constructor', 'prototype']);
  * only runs when the text contains one of those words, so ordinary messages pay nothing for it.
  */
 export function parseJsonBody(body: Buffer | string): unknown {
+  const value = parseJsonValue(body);
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new DecodeError('malformed-json', `The message body must be a JSON object, got ${value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value}.`);
+  }
+  return value;
+}
+
+/** parseJsonBody's checks without requiring an object: for envelopes such as Celery's `[args, kwargs, embed]`. */
+export function parseJsonValue(body: Buffer | string): unknown {
   if (typeof body !== 'string' && !isUtf8(body)) {
     throw new DecodeError('malformed-json', `The message body is not valid UTF-8 (${body.length} bytes); Tidings events are UTF-8 JSON.`);
   }
@@ -27,9 +36,6 @@ export function parseJsonBody(body: Buffer | string): unknown {
     // JSON has no byte order mark (RFC 8259 § 8.1): say so rather than "unexpected token"
     const bom = text.charCodeAt(0) === 0xfeff ? ' (it starts with a byte order mark, which JSON does not allow)' : '';
     throw new DecodeError('malformed-json', `The message body is not valid JSON${bom}: ${(error as Error).message}`, { cause: error });
-  }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new DecodeError('malformed-json', `The message body must be a JSON object, got ${value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value}.`);
   }
   return value;
 }

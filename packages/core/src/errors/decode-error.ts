@@ -20,7 +20,15 @@ export type DeadLetterReason =
   | 'non-retryable'
   | 'retries-exhausted'
   /** The broker would not hold a retry (a delay queue it refuses): dead-lettered instead of looping. */
-  | 'retry-unavailable';
+  | 'retry-unavailable'
+  /** A message with a Celery `task` header that is not a task protocol 2 message Tidings can read. */
+  | 'celery-envelope'
+  /** A Celery task whose name is not the one its routing key's event is published as. */
+  | 'celery-task'
+  /** A Celery task with callbacks, errbacks, a chain or a chord: their results would never come. */
+  | 'celery-canvas'
+  /** A Celery task whose `expires` time had passed when it arrived. */
+  | 'expired';
 
 /** An incoming message that cannot be decoded; `reason` goes to the dead-letter headers. */
 export class DecodeError extends TidingsError {

@@ -1,8 +1,10 @@
-import { optionsObject, wholeNumber } from '../config';
+import { oneOf, optionsObject, wholeNumber } from '../config';
+import { ConfigurationError } from '../errors';
 import { LIMITS } from '../constants';
 import type { Exchange } from '../exchange';
 import { parseRoutingKey } from '../routing';
 import { getRegistry } from '../registry/registry';
+import { celeryTask, WIRE_FORMATS, type CeleryTask, type CeleryTaskOptions, type WireFormat } from '../wire/wire-format';
 
 /** A class whose instances are events: constructible without arguments by the codec. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -19,6 +21,20 @@ export interface EventOptions {
    * @example { maxBodyBytes: 8 * 1024 * 1024 }
    */
   readonly maxBodyBytes?: number;
+  /**
+   * How this event travels: `celery` for a version Python Celery services publish or consume,
+   * `tidings` for one no Python task exists for.
+   * @default the exchange's `wire` ('tidings')
+   * @example { wire: 'tidings' }
+   */
+  readonly wire?: WireFormat;
+  /**
+   * The Celery task a `celery` event stands for: its name and the keyword argument that carries
+   * the payload. Only with the `celery` wire.
+   * @default { task: <the routing key>, kwarg: 'instance' }
+   * @example { celery: { task: 'billing.charge_order' } }
+   */
+  readonly celery?: CeleryTaskOptions;
 }
 
 /**
@@ -37,6 +53,10 @@ export class EventType<T extends object> {
   readonly family: string;
   /** This event's own body limit in bytes, if `@Event` gave one; otherwise the bus's applies. */
   readonly maxBodyBytes: number | undefined;
+  /** How this event travels: its own `wire` option, else its exchange's. */
+  readonly wire: WireFormat;
+  /** The Celery task it is published as, on the `celery` wire; undefined on Tidings' own. */
+  readonly celery: CeleryTask | undefined;
 
   /** @internal use `@Event` */
   constructor(
@@ -51,6 +71,11 @@ export class EventType<T extends object> {
     const owner = `@Event('${routingKey}') on ${target.name}.${member}`;
     optionsObject(owner, 'options', options);
     this.maxBodyBytes = options.maxBodyBytes === undefined ? undefined : wholeNumber(owner, 'maxBodyBytes', options.maxBodyBytes, 1, LIMITS.maxBodyBytes);
+    this.wire = oneOf(owner, 'wire', options.wire ?? exchange.wire, WIRE_FORMATS);
+    if (this.wire !== 'celery' && options.celery !== undefined) {
+      throw new ConfigurationError(`${owner} option celery applies to the celery wire only; this event travels in Tidings' format. Add wire: 'celery' or remove the option.`);
+    }
+    this.celery = this.wire === 'celery' ? celeryTask(owner, routingKey, options.celery) : undefined;
     this.domain = parsed.domain;
     this.version = parsed.version;
     this.action = parsed.action;
