@@ -103,6 +103,23 @@ describe('OutboxRelay', function () {
     expect(seen.map((s) => s[0])).to.deep.equal([0, 1, 2]);
   });
 
+  it('polls while its LISTEN connection is gone, and listens again', async () => {
+    const { seen } = await consumer();
+    const r = relay({ pollIntervalMs: 200 });
+    await r.start();
+    // the server ends the relay's LISTEN session (as a failover or an idle timeout would)
+    const channel = `${db.current.schema}_outbox`;
+    const listeners = await db.current.rows<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE query = $1`, [`LISTEN "${channel}"`]);
+    expect(listeners).to.have.length(1);
+    await db.current.pool.query('SELECT pg_terminate_backend($1)', [listeners[0]!.pid]);
+    await waitFor(async () => !(await r.health()).listening, { message: 'the relay noticed the lost LISTEN connection' });
+    await write(range(0, 3));
+    await waitFor(() => seen.length === 3, { timeoutMs: 10_000, message: 'events relayed by polling meanwhile' });
+    await waitFor(async () => (await r.health()).listening, { timeoutMs: 10_000, message: 'the relay listening again' });
+    const [id] = await write([3]);
+    await waitFor(() => seen.some((s) => s[1] === id), { timeoutMs: 10_000, message: 'an event relayed after listening again' });
+  });
+
   it('finds events by polling when told not to listen', async () => {
     const { seen } = await consumer();
     const r = relay({ listen: false, pollIntervalMs: 50 });

@@ -3,6 +3,7 @@ import {
   exponentialBackoff,
   finiteNumber,
   objectWith,
+  optionsObject,
   TransportClosedError,
   wholeNumber,
   type BackoffShape,
@@ -115,7 +116,7 @@ export class OutboxRelay {
     this.listenForNotify = options.listen ?? true;
     this.retentionMs = finiteNumber(OWNER, 'retentionMs', options.retentionMs ?? 604_800_000, 0);
     this.pruneIntervalMs = finiteNumber(OWNER, 'pruneIntervalMs', options.pruneIntervalMs ?? 60_000, 1, 2_147_483_647);
-    this.retry = options.retry ?? { initialDelayMs: 1000, maxDelayMs: 60_000 };
+    this.retry = optionsObject<BackoffShape>(OWNER, 'retry', options.retry ?? { initialDelayMs: 1000, maxDelayMs: 60_000 });
     finiteNumber(OWNER, 'retry.initialDelayMs', this.retry.initialDelayMs, 0);
     finiteNumber(OWNER, 'retry.maxDelayMs', this.retry.maxDelayMs, this.retry.initialDelayMs);
     this.logger = (options.logger ?? consoleLogger('warn')).child('outbox-relay');
