@@ -148,14 +148,9 @@ export class OutboxRelay {
     this.wake.wake();
     clearTimeout(this.relisten);
     await this.loop;
-    const listener = this.listener;
+    // closed, not given back: the pool must not hand out a session that carries our listeners
+    this.listener?.release(true);
     this.listener = undefined;
-    if (listener) {
-      await listener.query(`UNLISTEN "${this.names.channel}"`).then(
-        () => listener.release(),
-        (error: unknown) => listener.release(error instanceof Error ? error : true),
-      );
-    }
   }
 
   /**
@@ -293,6 +288,10 @@ export class OutboxRelay {
         this.scheduleRelisten();
       });
       await held.query(`LISTEN "${this.names.channel}"`);
+      if (!this.running) {
+        held.release(true); // stop() came while this was connecting
+        return;
+      }
       this.listener = held;
       this.wake.wake(); // rows committed before LISTEN took hold sent no notification we heard
     } catch (error) {
