@@ -9,7 +9,7 @@ export interface QueryResultLike<R = Record<string, unknown>> {
  * only outside a transaction), or a PGlite instance.
  */
 export interface Queryable {
-  query(text: string, values?: unknown[]): Promise<QueryResultLike<never> | QueryResultLike>;
+  query(text: string, values?: unknown[]): Promise<QueryResultLike>;
 }
 
 /** A connection taken from a pool for one transaction; `release(error)` discards a broken one. */

@@ -23,10 +23,15 @@ export function brokerReachable(): Promise<boolean> {
   return reachable;
 }
 
-/** Call in a `before` hook: skips the suite when no broker is reachable and CI is not set. */
+let skipNoticePrinted = false;
+
+/** Call in a `before` hook: skips the suite (one line, once) when no broker is reachable and CI is not set. */
 export async function requireBroker(ctx: Mocha.Context): Promise<void> {
   if (await brokerReachable()) return;
-  console.log('    (RabbitMQ not reachable: skipping; start one with `rabbitmq-server -detached` or set AMQP_URL)');
+  if (!skipNoticePrinted) {
+    skipNoticePrinted = true;
+    console.log('    (RabbitMQ not reachable: skipping the @tidings/postgres tests that need it; start one with `rabbitmq-server -detached` or set AMQP_URL)');
+  }
   ctx.skip();
 }
 

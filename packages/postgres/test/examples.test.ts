@@ -10,11 +10,14 @@ const examples = resolve(__dirname, '../examples');
 describe('The docs/outbox.md example', function () {
   this.timeout(60_000);
   const schema = schemaName('example');
+  let ready = false;
   before(async function () {
     await requireDatabase(this);
     await requireBroker(this);
+    ready = true;
   });
   after(async () => {
+    if (!ready) return;
     const pool = new Pool({ connectionString: DATABASE_URL, max: 1 });
     try {
       await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);

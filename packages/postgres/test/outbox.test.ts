@@ -4,7 +4,7 @@ import { ConfigurationError, EventBus, EventValidationError, silentLogger } from
 import { expectRejection } from '@tidings/testing';
 import { Outbox } from '../src';
 import { useDatabase } from './database';
-import { line, PlacedOrder } from './fixtures/contracts';
+import { line, PlacedOrder, PlacedOrderV2 } from './fixtures/contracts';
 
 interface OutboxRow {
   message_id: string;
@@ -74,6 +74,19 @@ describe('Outbox.publish', () => {
     await expectRejection(outbox().publish(undefined as never, PlacedOrder.placed, PlacedOrder.of(5)), ConfigurationError, 'needs the client running your transaction');
     await expectRejection(outbox().publish(db.current.pool, PlacedOrder.placed, PlacedOrder.of(5), { orderingKey: '' }), ConfigurationError, 'orderingKey');
     expect(await rows()).to.have.length(0);
+  });
+
+  it('stores every alsoAs version in the same transaction, sharing the first message id as correlation id', async () => {
+    const v2 = Object.assign(new PlacedOrderV2(), { id: 9, customer: 'ada', currency: 'EUR', lines: [line(1, 1)] });
+    const id = await outbox().publish(db.current.pool, PlacedOrderV2.placed, v2, { alsoAs: [PlacedOrder.placed], orderingKey: 'order-9' });
+    const stored = await rows();
+    expect(stored.map((r) => [r.routing_key, r.ordering_key, r.properties.correlationId])).to.deep.equal([
+      ['outboxorder.v2.placed', 'order-9', id],
+      ['outboxorder.v1.placed', 'order-9', id],
+    ]);
+    expect(JSON.parse(stored[1]!.body.toString())).to.deep.equal({ id: 9, customer: 'ada', lines: [{ sku: 1, quantity: 1 }] });
+    expect(stored[0]!.message_id).to.equal(id);
+    expect(stored[1]!.message_id).to.not.equal(id);
   });
 
   it('keeps a given message id, and gives each event its own otherwise', async () => {

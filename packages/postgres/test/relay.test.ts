@@ -41,6 +41,8 @@ describe('OutboxRelay', function () {
   const outbox = (): Outbox => new Outbox({ bus: bus('order-writer'), schema: db.current.schema });
 
   /** A consumer that records (order id, message id) of every delivery, in delivery order. */
+  let tag = '';
+  beforeEach(() => (tag = uniquePrefix('customer')));
   const consumer = async (concurrency = 50): Promise<{ seen: [number, string, string][] }> => {
     const queue = `${uniquePrefix('relay')}billing`;
     queues.push(queue);
@@ -48,7 +50,8 @@ describe('OutboxRelay', function () {
     const b = bus('billing');
     b.queue(queue, { autoDelete: true, durable: false, concurrency, prefetch: concurrency })
       .bind(OUTBOX_EXCHANGE, 'outboxorder.*.placed')
-      .on(PlacedOrder.placed, (order, ctx) => void seen.push([order.id, ctx.messageId, order.customer]));
+      // this test's events only: other suites publish on the same exchange
+      .on(PlacedOrder.placed, (order, ctx) => void (order.customer === tag && seen.push([order.id, ctx.messageId, order.customer])));
     await b.start();
     return { seen };
   };
@@ -63,7 +66,7 @@ describe('OutboxRelay', function () {
       for (let i = 0; i < ids.length; i += per) {
         await client.query('BEGIN');
         for (const id of ids.slice(i, i + per)) {
-          messageIds.push(await o.publish(client, PlacedOrder.placed, PlacedOrder.of(id), { orderingKey: options.orderingKey?.(id) }));
+          messageIds.push(await o.publish(client, PlacedOrder.placed, PlacedOrder.of(id, tag), { orderingKey: options.orderingKey?.(id) }));
         }
         await client.query(options.rollback ? 'ROLLBACK' : 'COMMIT');
       }
@@ -98,6 +101,23 @@ describe('OutboxRelay', function () {
       await waitFor(() => seen.some((s) => s[1] === id), { timeoutMs: 10_000, message: `event ${i} relayed on NOTIFY` });
     }
     expect(seen.map((s) => s[0])).to.deep.equal([0, 1, 2]);
+  });
+
+  it('polls while its LISTEN connection is gone, and listens again', async () => {
+    const { seen } = await consumer();
+    const r = relay({ pollIntervalMs: 200 });
+    await r.start();
+    // the server ends the relay's LISTEN session (as a failover or an idle timeout would)
+    const channel = `${db.current.schema}_outbox`;
+    const listeners = await db.current.rows<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE query = $1`, [`LISTEN "${channel}"`]);
+    expect(listeners).to.have.length(1);
+    await db.current.pool.query('SELECT pg_terminate_backend($1)', [listeners[0]!.pid]);
+    await waitFor(async () => !(await r.health()).listening, { message: 'the relay noticed the lost LISTEN connection' });
+    await write(range(0, 3));
+    await waitFor(() => seen.length === 3, { timeoutMs: 10_000, message: 'events relayed by polling meanwhile' });
+    await waitFor(async () => (await r.health()).listening, { timeoutMs: 10_000, message: 'the relay listening again' });
+    const [id] = await write([3]);
+    await waitFor(() => seen.some((s) => s[1] === id), { timeoutMs: 10_000, message: 'an event relayed after listening again' });
   });
 
   it('finds events by polling when told not to listen', async () => {

@@ -3,6 +3,7 @@ import {
   exponentialBackoff,
   finiteNumber,
   objectWith,
+  optionsObject,
   TransportClosedError,
   wholeNumber,
   type BackoffShape,
@@ -115,7 +116,7 @@ export class OutboxRelay {
     this.listenForNotify = options.listen ?? true;
     this.retentionMs = finiteNumber(OWNER, 'retentionMs', options.retentionMs ?? 604_800_000, 0);
     this.pruneIntervalMs = finiteNumber(OWNER, 'pruneIntervalMs', options.pruneIntervalMs ?? 60_000, 1, 2_147_483_647);
-    this.retry = options.retry ?? { initialDelayMs: 1000, maxDelayMs: 60_000 };
+    this.retry = optionsObject<BackoffShape>(OWNER, 'retry', options.retry ?? { initialDelayMs: 1000, maxDelayMs: 60_000 });
     finiteNumber(OWNER, 'retry.initialDelayMs', this.retry.initialDelayMs, 0);
     finiteNumber(OWNER, 'retry.maxDelayMs', this.retry.maxDelayMs, this.retry.initialDelayMs);
     this.logger = (options.logger ?? consoleLogger('warn')).child('outbox-relay');
@@ -147,14 +148,9 @@ export class OutboxRelay {
     this.wake.wake();
     clearTimeout(this.relisten);
     await this.loop;
-    const listener = this.listener;
+    // closed, not given back: the pool must not hand out a session that carries our listeners
+    this.listener?.release(true);
     this.listener = undefined;
-    if (listener) {
-      await listener.query(`UNLISTEN "${this.names.channel}"`).then(
-        () => listener.release(),
-        (error: unknown) => listener.release(error instanceof Error ? error : true),
-      );
-    }
   }
 
   /**
@@ -292,6 +288,10 @@ export class OutboxRelay {
         this.scheduleRelisten();
       });
       await held.query(`LISTEN "${this.names.channel}"`);
+      if (!this.running) {
+        held.release(true); // stop() came while this was connecting
+        return;
+      }
       this.listener = held;
       this.wake.wake(); // rows committed before LISTEN took hold sent no notification we heard
     } catch (error) {

@@ -48,6 +48,7 @@ async function main(): Promise<void> {
     const holdAfter = config.consume.holdAcksAfter;
     let committed = 0;
     bus.queue(config.consume.queue).bind(OUTBOX_EXCHANGE, 'outboxorder.*.placed').on(PlacedOrder.placed, async (order, ctx) => {
+      if (!ctx.messageId.startsWith(`${config.run}-`)) return; // another test's event on the shared exchange
       await apply(order, ctx);
       committed++;
       if (holdAfter !== undefined && committed >= holdAfter) {
@@ -65,19 +66,31 @@ async function main(): Promise<void> {
   }
 }
 
+/** Transactions are written by this many connections at once, each its own stripe (t % WRITERS). */
+const WRITERS = 4;
+
 async function write(pool: Pool, outbox: Outbox, total: number): Promise<void> {
-  // resume after the last committed transaction: they commit in order, one at a time
-  const { rows } = await pool.query<{ last: number | null }>(`SELECT max(((properties->'headers'->>'n'))::int) AS last FROM "${config.schema}".outbox`);
-  const first = rows[0]!.last === null ? 0 : Math.floor(rows[0]!.last / PER_TRANSACTION) + 1;
-  const client = await pool.connect();
-  for (let t = first; t * PER_TRANSACTION < total; t++) {
-    await client.query('BEGIN');
-    for (let n = t * PER_TRANSACTION; n < Math.min(total, (t + 1) * PER_TRANSACTION); n++) {
-      await outbox.publish(client, PlacedOrder.placed, PlacedOrder.of(n), { messageId: messageIdOf(config.run, n), headers: { n } });
-    }
-    await client.query(rollsBack(t) ? 'ROLLBACK' : 'COMMIT');
-  }
-  client.release();
+  const transactions = Math.ceil(total / PER_TRANSACTION);
+  await Promise.all(
+    Array.from({ length: WRITERS }, async (_, stripe) => {
+      // resume after the stripe's last committed transaction: a stripe commits in order, one at a time
+      const { rows } = await pool.query<{ last: number | null }>(
+        `SELECT max((properties->'headers'->>'n')::int) AS last FROM "${config.schema}".outbox
+          WHERE ((properties->'headers'->>'n')::int / ${PER_TRANSACTION}) % ${WRITERS} = $1`,
+        [stripe],
+      );
+      const first = rows[0]!.last === null ? stripe : Math.floor(rows[0]!.last / PER_TRANSACTION) + WRITERS;
+      const client = await pool.connect();
+      for (let t = first; t < transactions; t += WRITERS) {
+        await client.query('BEGIN');
+        for (let n = t * PER_TRANSACTION; n < Math.min(total, (t + 1) * PER_TRANSACTION); n++) {
+          await outbox.publish(client, PlacedOrder.placed, PlacedOrder.of(n), { messageId: messageIdOf(config.run, n), headers: { n } });
+        }
+        await client.query(rollsBack(t) ? 'ROLLBACK' : 'COMMIT');
+      }
+      client.release();
+    }),
+  );
 }
 
 main().catch((error: unknown) => {

@@ -21,7 +21,7 @@ export function messageIdOf(run: string, n: number): string {
 
 /** How a child process is told what to be; passed as JSON in argv[2]. */
 export interface ChildConfig {
-  /** Writes events 0 … total-1 through the outbox, resuming after the last committed transaction. */
+  /** Writes events 0 … total-1 through the outbox, resuming after the last committed transactions. */
   readonly write?: { readonly total: number };
   /** Runs an OutboxRelay. */
   readonly relay?: {
