@@ -55,7 +55,7 @@ const RETRY_EVERY = 10;
 const range = (first: number, count: number): number[] => Array.from({ length: count }, (_, i) => first + i);
 
 describe('Celery wire against a real Celery worker and publisher', function () {
-  this.timeout(180_000);
+  this.timeout(600_000); // a bound on a broken run; a stalled worker fails sooner (until()'s stall bound)
   let vhost: Awaited<ReturnType<typeof isolatedVhost>> | undefined;
   let worker: BillingWorker | undefined;
   let python: PythonEnv;

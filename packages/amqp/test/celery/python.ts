@@ -71,14 +71,18 @@ export class BillingWorker {
   }
 
   /**
-   * Resolves once `condition` holds, checked after every output line and exit; rejects after
-   * `timeoutMs` (a bound on a broken run, not a measurement) or when the worker exits first.
+   * Resolves once `condition` holds, checked after every output line and exit; rejects when the
+   * worker exits first, or when it wrote nothing for `stallMs` (a stalled run, not a slow one:
+   * every line it writes restarts that bound, so a busy machine only makes the wait longer).
    */
-  until(condition: () => boolean, what: string, timeoutMs = 120_000): Promise<void> {
+  until(condition: () => boolean, what: string, stallMs = 120_000): Promise<void> {
     if (condition()) return Promise.resolve();
     return new Promise((resolveUntil, reject) => {
-      const timer = setTimeout(() => finish(new Error(`timed out waiting for ${what}`)), timeoutMs);
+      const stalled = (): Error => new Error(`the Celery worker wrote nothing for ${stallMs} ms while waiting for ${what}:\n${this.stderr.slice(-20).join('\n')}`);
+      let timer = setTimeout(() => finish(stalled()), stallMs);
       const check = (): void => {
+        clearTimeout(timer);
+        timer = setTimeout(() => finish(stalled()), stallMs);
         if (condition()) finish();
         else if (!this.alive) finish(new Error(`the Celery worker exited (${this.exit?.code ?? this.exit?.signal}) while waiting for ${what}:\n${this.stderr.slice(-20).join('\n')}`));
       };
