@@ -11,4 +11,5 @@ export * from './exchange';
 export * from './logger';
 export * from './registry';
 export * from './routing';
+export * from './security';
 export * from './transport';

@@ -8,7 +8,8 @@ import { notADescriptorMessage } from '../event/misuse';
 import type { Exchange } from '../exchange';
 import { consoleLogger, type Logger } from '../logger';
 import { getRegistry, type Registry } from '../registry';
-import { InMemoryTransport, type ExchangeSpec, type Transport, type TransportHealth } from '../transport';
+import { MessageSecurity, type SecurityOptions } from '../security';
+import { InMemoryTransport, type ExchangeSpec, type OutgoingMessage, type Transport, type TransportHealth } from '../transport';
 import type { HandlerContext } from './context';
 import type { PublishOptions } from './publish-options';
 import { childTraceparent, wireHeaders } from './wire-headers';
@@ -53,6 +54,12 @@ export interface EventBusOptions {
    * @default 1048576 (1 MiB)
    */
   readonly maxBodyBytes?: number;
+  /**
+   * Signing (HMAC-SHA256) and encryption (AES-256-GCM) of events, per exchange or per event, with
+   * keyrings that rotate. See docs/security.md.
+   * @default none
+   */
+  readonly security?: SecurityOptions;
 }
 
 export interface BusHealth {
@@ -102,6 +109,7 @@ export class EventBus {
   private readonly mandatory: boolean;
   private readonly closeTimeoutMs: number;
   private readonly maxBodyBytes: number;
+  private readonly security: MessageSecurity | undefined;
 
   constructor(options: EventBusOptions) {
     if (options === null || typeof options !== 'object') {
@@ -123,7 +131,10 @@ export class EventBus {
     this.mandatory = bool(OWNER, 'mandatory', options.mandatory ?? true);
     this.closeTimeoutMs = finiteNumber(OWNER, 'closeTimeoutMs', options.closeTimeoutMs ?? DEFAULTS.closeTimeoutMs, 0, LIMITS.timerMs);
     this.maxBodyBytes = wholeNumber(OWNER, 'maxBodyBytes', options.maxBodyBytes ?? DEFAULTS.maxBodyBytes, 1, LIMITS.maxBodyBytes);
+    const security = options.security === undefined ? undefined : new MessageSecurity(options.security);
+    this.security = security?.empty ? undefined : security;
     this.host = {
+      security: this.security,
       registry: this.registry,
       codec: this.codec,
       logger: this.logger,
@@ -292,7 +303,7 @@ export class EventBus {
   }
 
   private send(event: EventType<object>, body: Buffer, options: PublishOptions, messageId: string): Promise<void> {
-    return this.transport.publish({
+    const message: OutgoingMessage = {
       exchange: event.exchange.name,
       routingKey: event.routingKey,
       body,
@@ -306,7 +317,8 @@ export class EventBus {
         correlationId: options.correlationId ?? messageId,
         headers: wireHeaders(options),
       },
-    });
+    };
+    return this.transport.publish(this.security === undefined ? message : this.security.seal(message));
   }
 
   private publishFrom(context: HandlerContext, event: EventType<object>, instance: object, options: PublishOptions = {}): Promise<void> {

@@ -7,6 +7,7 @@ import type { EventType, PayloadOf } from '../event/event-type';
 import { assertEventDescriptors } from '../event/misuse';
 import type { Logger } from '../logger';
 import type { Registry } from '../registry';
+import type { MessageSecurity } from '../security';
 import { checkBindingPattern, parseRoutingKey, topicMatches } from '../routing';
 import type { Delivery, Disposition, QueueSpec, QueueType } from '../transport';
 import type { Handler, HandlerContext } from './context';
@@ -59,6 +60,8 @@ function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
 
 /** What a queue needs from its bus; kept narrow so the queue does not reach into the bus. */
 export interface QueueHost {
+  /** Checks signatures and decrypts before the codec reads a delivery; undefined when unused. */
+  readonly security: MessageSecurity | undefined;
   readonly registry: Registry;
   readonly codec: Codec;
   readonly logger: Logger;
@@ -276,10 +279,13 @@ export class EventQueue {
     }
   }
 
-  private async dispatch(delivery: Delivery): Promise<Disposition> {
-    const { registry, codec } = this.host;
+  private async dispatch(received: Delivery): Promise<Disposition> {
+    const { registry, codec, security } = this.host;
     let wire: EventType<object> | undefined;
+    // dead letters and retries copy what was received: signed, and encrypted if it was
+    let delivery = received;
     try {
+      if (security !== undefined) delivery = security.open(received);
       const { contentType, contentEncoding } = delivery.properties;
       if (!isJsonContentType(contentType)) {
         throw new DecodeError('content-type', `Content type '${contentType}' is not ${CONTENT_TYPE_JSON} (optionally with charset=utf-8); Tidings events are UTF-8 JSON.`);
@@ -318,8 +324,8 @@ export class EventQueue {
       if (failed) return this.onHandlerError(delivery, wire, failed.reason);
       return ACK;
     } catch (error) {
-      if (error instanceof DecodeError) return this.deadLetter(delivery, error.reason, error.message);
-      return this.onHandlerError(delivery, wire, error);
+      if (error instanceof DecodeError) return this.deadLetter(received, error.reason, error.message);
+      return this.onHandlerError(received, wire, error);
     }
   }
 

@@ -20,7 +20,17 @@ export type DeadLetterReason =
   | 'non-retryable'
   | 'retries-exhausted'
   /** The broker would not hold a retry (a delay queue it refuses): dead-lettered instead of looping. */
-  | 'retry-unavailable';
+  | 'retry-unavailable'
+  /** Signing covers the event, but the message carries no signature. */
+  | 'unsigned'
+  /** The signature does not match the body and properties: changed after signing, or forged. */
+  | 'bad-signature'
+  /** Signed or encrypted with a key id this service does not accept. */
+  | 'unknown-key'
+  /** Encryption covers the event, but the body arrived in clear. */
+  | 'unencrypted'
+  /** The encrypted body does not decrypt with its key: altered, or made for another message. */
+  | 'decrypt-failed';
 
 /** An incoming message that cannot be decoded; `reason` goes to the dead-letter headers. */
 export class DecodeError extends TidingsError {
