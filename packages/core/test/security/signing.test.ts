@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { collectDeliveries, EventProbe, RecordingTransport, seededRandom } from '@tidings/testing';
+import { collectDeliveries, EventProbe, flipOneBit, RecordingTransport, seededRandom } from '@tidings/testing';
 import {
   ConfigurationError,
   DecodeError,
@@ -133,7 +133,7 @@ describe('Signing', () => {
     const random = seededRandom(18);
     const reasons = new Map<string, number>();
     for (let i = 0; i < 1000; i++) {
-      const flipped = flipOneBit(original, random);
+      const { message: flipped } = flipOneBit(original, random);
       const reason = reasonOf(() => security.open(flipped)) ?? 'accepted';
       reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
     }
@@ -150,26 +150,3 @@ describe('Signing', () => {
     expect(build({ encryption: { keyring: { current: { id: 'e1', secret: Buffer.alloc(16) } } } })).to.throw(ConfigurationError, 'must be exactly 32 bytes; got 16');
   });
 });
-
-/** A copy of `d` with one random bit flipped in its body or in one of the signed properties. */
-export function flipOneBit(d: Delivery, random: () => number): Delivery {
-  const p = d.properties;
-  const flipText = (text: string): string => {
-    const i = Math.floor(random() * text.length);
-    // one of the low 7 bits: the text stays ASCII, as AMQP short strings from Tidings are
-    return text.slice(0, i) + String.fromCharCode(text.charCodeAt(i) ^ (1 << Math.floor(random() * 7))) + text.slice(i + 1);
-  };
-  const where = random();
-  if (where < 0.6) {
-    const body = Buffer.from(d.body);
-    const i = Math.floor(random() * body.length);
-    body[i]! ^= 1 << Math.floor(random() * 8);
-    return { ...d, body };
-  }
-  if (where < 0.68) return { ...d, routingKey: flipText(d.routingKey) };
-  if (where < 0.76) return { ...d, properties: { ...p, messageId: flipText(p.messageId) } };
-  if (where < 0.84) return { ...d, properties: { ...p, timestamp: (Math.floor(p.timestamp / 1000) ^ (1 << Math.floor(random() * 31))) * 1000 } };
-  if (where < 0.92) return { ...d, properties: { ...p, type: flipText(p.type ?? '') } };
-  const signature = String(p.headers[SECURITY_HEADERS.signature]);
-  return { ...d, properties: { ...p, headers: { ...p.headers, [SECURITY_HEADERS.signature]: flipText(signature) } } };
-}
