@@ -6,6 +6,7 @@ import { inspectDeadLetters, replayDeadLetters } from '@tidings/amqp';
 import { asyncApiDocument } from './asyncapi';
 import { brokerUrls, withFirstBroker } from './broker-urls';
 import { loadContracts } from './contracts';
+import { readKeysFile } from './keys-file';
 import { describeTopology, formatTopology } from './topology';
 import { parse, positiveWholeNumber, USAGE, UsageError, type CommandName } from './usage';
 
@@ -86,7 +87,7 @@ async function deadLetters(args: readonly string[], out: Write): Promise<number>
   const { values, positionals } = parse(command, rest, {
     limit: { type: 'string' },
     reason: { type: 'string' },
-    ...(action === 'inspect' ? { json: { type: 'boolean' } } : {}),
+    ...(action === 'inspect' ? { json: { type: 'boolean' }, keys: { type: 'string' } } : {}),
   });
   if (values.help) return help(out, command);
   const [queue, ...extra] = positionals;
@@ -101,7 +102,8 @@ async function deadLetters(args: readonly string[], out: Write): Promise<number>
     out(`Replayed ${result.replayed} dead letter(s) to ${queue}${result.kept ? `; ${result.kept} of another reason left in ${queue}.dlq` : ''}.\n`);
     return 0;
   }
-  const looked = await withFirstBroker(urls, (url) => inspectDeadLetters({ url, queue, limit }));
+  const keys = typeof values.keys === 'string' ? readKeysFile(values.keys) : undefined;
+  const looked = await withFirstBroker(urls, (url) => inspectDeadLetters({ url, queue, limit, keys }));
   const entries = reason === undefined ? looked : looked.filter((e) => e.reason === reason);
   if (values.json) {
     out(JSON.stringify(entries, null, 2) + '\n');

@@ -63,7 +63,7 @@ Options:
 Example:
   tidings asyncapi --title Shop --version 2.1.0 --vhost shop ./dist/contracts/index.js > asyncapi.json
 `,
-  dlq: `Usage: tidings dlq inspect <queue> [--reason R] [--limit N] [--json]
+  dlq: `Usage: tidings dlq inspect <queue> [--reason R] [--limit N] [--json] [--keys FILE]
        tidings dlq replay <queue> [--reason R] [--limit N]
 
 Reads or replays the dead letters of a service queue (its '<queue>.dlq').
@@ -71,15 +71,17 @@ Reads or replays the dead letters of a service queue (its '<queue>.dlq').
 
 ${BROKER}
 `,
-  'dlq inspect': `Usage: tidings dlq inspect <queue> [--reason R] [--limit N] [--json]
+  'dlq inspect': `Usage: tidings dlq inspect <queue> [--reason R] [--limit N] [--json] [--keys FILE]
 
 Lists the dead letters of a service queue (reason, error, attempts, routing, body) without
-removing them.
+removing them. An encrypted body is shown as <encrypted with key 'e1' ...> unless --keys holds
+its key.
 
 Options:
   --reason R   show only those dead-lettered for this reason (retries-exhausted, validation-failed, ...)
   --limit N    look at no more than N entries, a whole number >= 1 (default 100)
   --json       print JSON instead of text
+  --keys FILE  decrypt encrypted bodies with the keys in FILE, JSON { "<key id>": "<base64 secret>" }
   -h, --help   show this help
 
 ${BROKER}
@@ -87,7 +89,8 @@ ${BROKER}
   'dlq replay': `Usage: tidings dlq replay <queue> [--reason R] [--limit N]
 
 Sends dead letters back to their service queue (only that queue) as first attempts, and removes
-each once the broker confirmed its copy.
+each once the broker confirmed its copy. Bodies go back as they are: an encrypted or signed one
+stays encrypted and signed.
 
 Options:
   --reason R   replay only those dead-lettered for this reason; the others stay
