@@ -10,17 +10,18 @@ import type { CheckedKey } from './keyring';
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
 
-// IVs come from a pooled random buffer: one syscall per 4 KiB instead of one per publish.
-const pool = Buffer.alloc(4096);
-let poolOffset = pool.length;
+// IVs come from a pooled random buffer: one syscall per 4 KiB instead of one per publish. A
+// new pool each time, never refilled, so an IV handed out is never overwritten.
+const POOL_BYTES = 4096;
+let pool = Buffer.alloc(0);
+let poolOffset = 0;
 
 function randomIv(): Buffer {
   if (poolOffset + IV_BYTES > pool.length) {
-    randomFillSync(pool);
+    pool = randomFillSync(Buffer.allocUnsafe(POOL_BYTES));
     poolOffset = 0;
   }
-  // copied: the pool is refilled later, and the IV travels in the body
-  const iv = Buffer.from(pool.subarray(poolOffset, poolOffset + IV_BYTES));
+  const iv = pool.subarray(poolOffset, poolOffset + IV_BYTES);
   poolOffset += IV_BYTES;
   return iv;
 }
@@ -35,8 +36,13 @@ export function encryptBody(key: CheckedKey, exchange: string, routingKey: strin
   const cipher = createCipheriv('aes-256-gcm', key.secret, iv);
   cipher.setAAD(additionalData(key.id, exchange, routingKey, messageId));
   const head = cipher.update(plain);
-  const tail = cipher.final();
-  return Buffer.concat([iv, head, tail, cipher.getAuthTag()]);
+  cipher.final(); // GCM is a stream mode: update gave every byte
+  const tag = cipher.getAuthTag();
+  const out = Buffer.allocUnsafe(IV_BYTES + head.length + TAG_BYTES);
+  iv.copy(out, 0);
+  head.copy(out, IV_BYTES);
+  tag.copy(out, IV_BYTES + head.length);
+  return out;
 }
 
 /** The plaintext, or undefined when the body is too short, altered, or not made with this key for this message. */

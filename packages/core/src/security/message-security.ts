@@ -119,14 +119,17 @@ export class MessageSecurity {
     const encrypting = this.encryption.for(exchange, routingKey);
     const signing = this.signing.for(exchange, routingKey);
     if (!encrypting && !signing) return message;
+    const p = message.properties;
+    const headers: Record<string, unknown> = { ...p.headers };
     let body = message.body;
-    const headers: Record<string, unknown> = { ...message.properties.headers };
-    let properties: MessageProperties = { ...message.properties, headers };
+    let properties: MessageProperties;
     if (encrypting) {
       const key = encrypting.current;
-      body = encryptBody(key, exchange, routingKey, properties.messageId, body);
+      body = encryptBody(key, exchange, routingKey, p.messageId, body);
       headers[SECURITY_HEADERS.encryptionKey] = key.id;
-      properties = { ...properties, contentEncoding: ENCRYPTED_CONTENT_ENCODING };
+      properties = { ...p, contentEncoding: ENCRYPTED_CONTENT_ENCODING, headers };
+    } else {
+      properties = { ...p, headers };
     }
     if (signing) {
       const key = signing.current;
