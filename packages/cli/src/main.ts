@@ -7,6 +7,7 @@ import { asyncApiDocument } from './asyncapi';
 import { brokerUrls, withFirstBroker } from './broker-urls';
 import { loadContracts } from './contracts';
 import { readKeysFile } from './keys-file';
+import { formatPermissions, permissionsFor, readServices } from './permissions';
 import { describeTopology, formatTopology } from './topology';
 import { parse, positiveWholeNumber, USAGE, UsageError, type CommandName } from './usage';
 
@@ -35,6 +36,7 @@ export async function run(argv: readonly string[], out: Write, err: Write): Prom
     if (command === 'topology') return topology(rest, out);
     if (command === 'asyncapi') return asyncapi(rest, out);
     if (command === 'dlq') return await deadLetters(rest, out);
+    if (command === 'permissions') return permissions(rest, out);
     if (command.startsWith('-')) throw new UsageError(`Unknown option '${command}'.`);
     throw new UsageError(`Unknown command '${command}'.`);
   } catch (error) {
@@ -74,6 +76,16 @@ function asyncapi(args: readonly string[], out: Write): number {
   const registry = loadContracts('asyncapi', positionals);
   const text = (v: string | boolean | undefined) => (typeof v === 'string' ? v : undefined);
   out(JSON.stringify(asyncApiDocument(registry, { title: text(values.title), version: text(values.version), vhost: text(values.vhost) }), null, 2) + '\n');
+  return 0;
+}
+
+function permissions(args: readonly string[], out: Write): number {
+  const { values, positionals } = parse('permissions', args, { services: { type: 'string' }, vhost: { type: 'string' }, json: { type: 'boolean' } });
+  if (values.help) return help(out, 'permissions');
+  if (typeof values.services !== 'string') throw new UsageError(`Name the services file: tidings permissions --services services.json <contracts module>...`, 'permissions');
+  const registry = loadContracts('permissions', positionals);
+  const all = readServices(values.services, registry).map(permissionsFor);
+  out(values.json ? JSON.stringify(all, null, 2) + '\n' : formatPermissions(all, typeof values.vhost === 'string' ? values.vhost : '/'));
   return 0;
 }
 

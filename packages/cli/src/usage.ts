@@ -12,7 +12,7 @@ export class UsageError extends Error {
   }
 }
 
-export type CommandName = 'topology' | 'asyncapi' | 'dlq' | 'dlq inspect' | 'dlq replay';
+export type CommandName = 'topology' | 'asyncapi' | 'permissions' | 'dlq' | 'dlq inspect' | 'dlq replay';
 
 const BROKER = `Environment:
   AMQP_URL   the broker; several URLs separated by commas (a cluster) are tried in turn.
@@ -24,6 +24,8 @@ export const USAGE: Record<'tidings' | CommandName, string> = {
 Commands:
   topology <contracts module>...   the exchanges, events, versions and routing keys your contracts declare
   asyncapi <contracts module>...   an AsyncAPI 3.0 document (JSON) of those events
+  permissions --services FILE <contracts module>...
+                                   the least vhost permissions each service needs (rabbitmqctl set_permissions)
   dlq inspect <queue>              list the dead letters of a service queue, leaving them there
   dlq replay <queue>               send dead letters back to their service queue
 
@@ -62,6 +64,24 @@ Options:
 
 Example:
   tidings asyncapi --title Shop --version 2.1.0 --vhost shop ./dist/contracts/index.js > asyncapi.json
+`,
+  permissions: `Usage: tidings permissions --services FILE [--vhost H] [--json] <contracts module>...
+
+Prints, per service, the vhost permissions (configure, write, read regexes) its queues and
+exchanges need, and the rabbitmqctl command that grants them. FILE is JSON naming each service's
+queues with the exchanges they bind to, and the exchanges it publishes to:
+  { "billing": { "queues": { "billing_order": ["order"] }, "publishes": ["billing"] },
+    "order": { "publishes": ["order"] } }
+Every exchange must be one the contracts declare.
+
+Options:
+  --services FILE  the services file (required)
+  --vhost H        the virtual host in the printed commands (default '/')
+  --json           print JSON instead of text
+  -h, --help       show this help
+
+Example:
+  tidings permissions --services services.json --vhost shop ./dist/contracts/index.js
 `,
   dlq: `Usage: tidings dlq inspect <queue> [--reason R] [--limit N] [--json] [--keys FILE]
        tidings dlq replay <queue> [--reason R] [--limit N]
