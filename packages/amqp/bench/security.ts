@@ -5,7 +5,7 @@
  * CPU per event from the same run; `npm run bench:security` prints it alone.
  * Env: BENCH_SECURITY_EVENTS (200000), BENCH_SECURITY_ROUNDS (5).
  */
-import { createCipheriv, createHmac } from 'node:crypto';
+import { createCipheriv, createHmac, generateKeyPairSync } from 'node:crypto';
 import { MessageSecurity, type Delivery, type OutgoingMessage, type SecurityOptions } from '@tidings/core';
 import { sampleOrder } from './orders';
 
@@ -21,6 +21,9 @@ export interface SecurityCost {
   readonly decrypt_us: number;
   readonly sign_encrypt_us: number;
   readonly verify_decrypt_us: number;
+  /** Ed25519 signatures instead of HMAC. */
+  readonly ed25519_sign_us: number;
+  readonly ed25519_verify_us: number;
   /** Node's crypto alone on the same body, the floor under the figures above: one createHmac, one AES-256-GCM cipher. */
   readonly hmac_floor_us: number;
   readonly gcm_floor_us: number;
@@ -82,6 +85,8 @@ function pair(options: SecurityOptions): { seal: number; open: number } {
 export function measureSecurity(): SecurityCost {
   const signing = pair({ signing: { keyring: { current: key('k1', 1) } } });
   const encryption = pair({ encryption: { keyring: { current: key('e1', 2) } } });
+  const ed = generateKeyPairSync('ed25519');
+  const ed25519 = pair({ signing: { keyring: { current: { id: 'p1', privateKey: ed.privateKey, publicKey: ed.publicKey } } } });
   const both = pair({ signing: { keyring: { current: key('k1', 1) } }, encryption: { keyring: { current: key('e1', 2) } } });
   const body = message().body;
   const secret = Buffer.alloc(32, 3);
@@ -102,6 +107,8 @@ export function measureSecurity(): SecurityCost {
     decrypt_us: encryption.open,
     sign_encrypt_us: both.seal,
     verify_decrypt_us: both.open,
+    ed25519_sign_us: ed25519.seal,
+    ed25519_verify_us: ed25519.open,
     hmac_floor_us: timePerCall(() => createHmac('sha256', secret).update(body).digest()),
     gcm_floor_us: timePerCall(gcm),
   };
@@ -114,7 +121,8 @@ export function formatSecurity(cost: SecurityCost, rawCpuUsPerEvent?: number): s
     `security CPU per event (${cost.bodyBytes}-byte Order, ${EVENTS} events × ${ROUNDS} rounds, median): ` +
     `sign ${cost.sign_us} µs${share(cost.sign_us)}, verify ${cost.verify_us} µs, ` +
     `encrypt ${cost.encrypt_us} µs${share(cost.encrypt_us)}, decrypt ${cost.decrypt_us} µs, ` +
-    `sign+encrypt ${cost.sign_encrypt_us} µs, verify+decrypt ${cost.verify_decrypt_us} µs; ` +
+    `sign+encrypt ${cost.sign_encrypt_us} µs, verify+decrypt ${cost.verify_decrypt_us} µs, ` +
+    `Ed25519 sign ${cost.ed25519_sign_us} µs, verify ${cost.ed25519_verify_us} µs; ` +
     `Node's crypto alone: HMAC-SHA256 ${cost.hmac_floor_us} µs, AES-256-GCM ${cost.gcm_floor_us} µs`
   );
 }

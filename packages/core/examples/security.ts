@@ -35,6 +35,15 @@ export function paymentsBus(service: string, transport: Transport, env: NodeJS.P
 }
 
 /**
+ * Ed25519 instead of a shared secret: only the payments service holds the private key; its
+ * consumers verify with the public key, so none of them can sign a payment.
+ */
+export function ed25519Security(role: 'publisher' | 'consumer', env: NodeJS.ProcessEnv = process.env): SecurityOptions {
+  const key = role === 'publisher' ? { id: 'p1', privateKey: env.PAYMENTS_ED25519_PRIVATE_PEM ?? '' } : { id: 'p1', publicKey: env.PAYMENTS_ED25519_PUBLIC_PEM ?? '' };
+  return { signing: { keyring: { current: key }, exchanges: [PAYMENTS] } };
+}
+
+/**
  * Rotating k1 to k2, one deploy per step, waiting between steps until every service runs the
  * previous one (and, before the last, until no message signed with k1 is left in any queue).
  */

@@ -2,10 +2,11 @@ import { ConfigurationError, DecodeError } from '../errors';
 import type { EventType } from '../event/event-type';
 import { assertEventDescriptors } from '../event/misuse';
 import type { Exchange } from '../exchange';
+import type { Key } from './keyring';
 import type { Delivery, MessageProperties, OutgoingMessage } from '../transport';
 import { decryptBody, encryptBody } from './encryption';
 import { ENCRYPTED_CONTENT_ENCODING, SECURITY_HEADERS } from './headers';
-import { checkKeyring, type CheckedKeyring, type Keyring } from './keyring';
+import { checkKeyring, type CheckedKey, type CheckedKeyring, type CheckedSigningKey, type Keyring, type SigningKey } from './keyring';
 import { signatureMatches, computeSignature } from './signature';
 
 /**
@@ -13,8 +14,9 @@ import { signatureMatches, computeSignature } from './signature';
  * For a message, a rule naming its event wins over one naming its exchange, which wins over one
  * naming neither.
  */
-export interface SecurityRule {
-  readonly keyring: Keyring;
+export interface SecurityRule<K extends SigningKey = SigningKey> {
+  /** Signing takes secrets (HMAC-SHA256) or Ed25519 keys; encryption takes 32-byte secrets only. */
+  readonly keyring: Keyring<K>;
   /** Every event published to these exchanges. */
   readonly exchanges?: readonly Exchange[];
   /** These events (each version is its own descriptor: list every version to cover). */
@@ -39,23 +41,23 @@ export interface SecurityOptions {
    * arrives unencrypted (`unencrypted`) or does not decrypt (`unknown-key`, `decrypt-failed`).
    * @default none: nothing encrypted
    */
-  readonly encryption?: SecurityRule | readonly SecurityRule[];
+  readonly encryption?: SecurityRule<Key> | readonly SecurityRule<Key>[];
 }
 
 /** A rule resolved for lookups by exchange and routing key. */
-class Rules {
-  private readonly byEvent = new Map<string, CheckedKeyring>();
-  private readonly byExchange = new Map<string, CheckedKeyring>();
-  private readonly everything: CheckedKeyring | undefined;
-  private readonly all: CheckedKeyring[] = [];
+class Rules<K extends CheckedSigningKey> {
+  private readonly byEvent = new Map<string, CheckedKeyring<K>>();
+  private readonly byExchange = new Map<string, CheckedKeyring<K>>();
+  private readonly everything: CheckedKeyring<K> | undefined;
+  private readonly all: CheckedKeyring<K>[] = [];
 
-  constructor(owner: string, given: SecurityRule | readonly SecurityRule[] | undefined, bytes: { min?: number; exact?: number }) {
+  constructor(owner: string, given: SecurityRule | readonly SecurityRule[] | undefined, check: (name: string, keyring: unknown) => CheckedKeyring<K>) {
     const rules = given === undefined ? [] : Array.isArray(given) ? (given as readonly SecurityRule[]) : [given as SecurityRule];
-    let everything: CheckedKeyring | undefined;
+    let everything: CheckedKeyring<K> | undefined;
     rules.forEach((rule, i) => {
       const name = rules.length === 1 && !Array.isArray(given) ? owner : `${owner}[${i}]`;
       if (rule === null || typeof rule !== 'object') throw new ConfigurationError(`${name} must be a rule { keyring, exchanges?, events? }; got ${rule === null ? 'null' : typeof rule}.`);
-      const keyring = checkKeyring(name, rule.keyring, bytes);
+      const keyring = check(name, rule.keyring);
       this.all.push(keyring);
       const events = rule.events ?? [];
       const exchanges = rule.exchanges ?? [];
@@ -74,7 +76,7 @@ class Rules {
     this.everything = everything;
   }
 
-  private claim(map: Map<string, CheckedKeyring>, key: string, keyring: CheckedKeyring, what: string): void {
+  private claim(map: Map<string, CheckedKeyring<K>>, key: string, keyring: CheckedKeyring<K>, what: string): void {
     if (map.has(key)) throw new ConfigurationError(`${what} is named by two rules; name it in one.`);
     map.set(key, keyring);
   }
@@ -84,12 +86,12 @@ class Rules {
   }
 
   /** The keyring that covers this message, if any. */
-  for(exchange: string, routingKey: string): CheckedKeyring | undefined {
+  for(exchange: string, routingKey: string): CheckedKeyring<K> | undefined {
     return this.byEvent.get(`${exchange}\u0000${routingKey}`) ?? this.byExchange.get(exchange) ?? this.everything;
   }
 
   /** A keyring that accepts the key `id`, for a message no rule covers. */
-  holding(id: string): CheckedKeyring | undefined {
+  holding(id: string): CheckedKeyring<K> | undefined {
     return this.all.find((k) => k.byId.has(id));
   }
 }
@@ -99,13 +101,13 @@ class Rules {
  * decrypts what it receives (before the codec). Made by the bus from `SecurityOptions`.
  */
 export class MessageSecurity {
-  private readonly signing: Rules;
-  private readonly encryption: Rules;
+  private readonly signing: Rules<CheckedSigningKey>;
+  private readonly encryption: Rules<CheckedKey>;
 
   constructor(options: SecurityOptions, owner = 'EventBus option security') {
     if (options === null || typeof options !== 'object') throw new ConfigurationError(`${owner} must be an object { signing?, encryption? }.`);
-    this.signing = new Rules(`${owner}.signing`, options.signing, { min: 32 });
-    this.encryption = new Rules(`${owner}.encryption`, options.encryption, { exact: 32 });
+    this.signing = new Rules(`${owner}.signing`, options.signing, (name, keyring) => checkKeyring(name, keyring, { min: 32 }, true));
+    this.encryption = new Rules(`${owner}.encryption`, options.encryption as SecurityRule | readonly SecurityRule[] | undefined, (name, keyring) => checkKeyring(name, keyring, { exact: 32 }));
   }
 
   /** Nothing to sign, encrypt or check. */

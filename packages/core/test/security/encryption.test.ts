@@ -61,7 +61,7 @@ describe('Encryption', () => {
     expect(sent.properties.headers[SECURITY_HEADERS.encryptionKey]).to.equal('e1');
     expect(sent.body.toString('latin1')).to.not.contain('"id"').and.not.contain('lines');
     // another language can decrypt it from the layout alone
-    const plain = decryptBody({ id: 'e1', secret: Buffer.from(e1.secret) }, SHOP_EXCHANGE.name, 'shop.v1.submit', sent.properties.messageId, sent.body);
+    const plain = decryptBody({ kind: 'secret', id: 'e1', secret: Buffer.from(e1.secret) }, SHOP_EXCHANGE.name, 'shop.v1.submit', sent.properties.messageId, sent.body);
     expect(JSON.parse(plain!.toString())).to.deep.equal({ id: 1, lines: [{ id: 1, quantity: 2, price: 3.5 }] });
   });
 

@@ -1,8 +1,8 @@
 import { expect } from 'chai';
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { EventProbe, waitFor } from '@tidings/testing';
 import { deadLetterQueueName, EventBus, InMemoryTransport, silentLogger, type Keyring } from '../../src';
-import { Payment, PAYMENTS, paymentsBus, rotation } from '../../examples/security';
+import { ed25519Security, Payment, PAYMENTS, paymentsBus, rotation } from '../../examples/security';
 
 const env = {
   PAYMENTS_SIGNING_K1: randomBytes(32).toString('base64'),
@@ -28,6 +28,22 @@ describe('docs/security.md examples', () => {
     await publisher.publish(Payment.refunded, payment(1));
     expect((await captured.next()).event.card).to.equal('4111-1111-1111-1111');
     expect((await refunded.next()).event.orderId).to.equal(1);
+  });
+
+  it('Ed25519: the consumer verifies with the public key from the environment', async () => {
+    const pair = generateKeyPairSync('ed25519');
+    const pem = {
+      PAYMENTS_ED25519_PRIVATE_PEM: pair.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+      PAYMENTS_ED25519_PUBLIC_PEM: pair.publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+    };
+    const transport = new InMemoryTransport();
+    const consumer = new EventBus({ service: 'billing', transport, logger: silentLogger, security: ed25519Security('consumer', pem) });
+    const publisher = new EventBus({ service: 'payments', transport, logger: silentLogger, security: ed25519Security('publisher', pem) });
+    buses.push(consumer, publisher);
+    const probe = new EventProbe(consumer.queue('billing_payments').bind(PAYMENTS, 'payment.*.refunded'), Payment.refunded);
+    await consumer.start();
+    await publisher.publish(Payment.refunded, payment(3));
+    expect((await probe.next()).event.orderId).to.equal(3);
   });
 
   it('rotation: at every step, a service one step behind or ahead still understands the others; k1 fails only once retired', async () => {

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { generateKeyPairSync } from 'node:crypto';
 import { collectDeliveries, EventProbe, flipOneBit, RecordingTransport, seededRandom } from '@tidings/testing';
 import {
   ConfigurationError,
@@ -148,5 +149,69 @@ describe('Signing', () => {
     expect(build({ signing: { keyring: { current: k1, accepted: [{ id: 'k1', secret: k2.secret }] } } })).to.throw(ConfigurationError, "two different secrets with the id 'k1'");
     expect(build({ signing: [{ keyring: { current: k1 }, events: [Order.submit] }, { keyring: { current: k2 }, events: [Order.submit] }] })).to.throw(ConfigurationError, 'named by two rules');
     expect(build({ encryption: { keyring: { current: { id: 'e1', secret: Buffer.alloc(16) } } } })).to.throw(ConfigurationError, 'must be exactly 32 bytes; got 16');
+  });
+});
+
+describe('Signing with Ed25519', () => {
+  const pair = generateKeyPairSync('ed25519');
+  const publisherKey = { id: 'p1', privateKey: pair.privateKey };
+  const consumerKey = { id: 'p1', publicKey: pair.publicKey.export({ type: 'spki', format: 'pem' }).toString() };
+  let transport: InMemoryTransport;
+  let buses: EventBus[];
+  const bus = (service: string, security?: SecurityOptions, on: InMemoryTransport | RecordingTransport = transport): EventBus => {
+    const b = new EventBus({ service, transport: on, logger: silentLogger, security });
+    buses.push(b);
+    return b;
+  };
+  beforeEach(() => {
+    transport = new InMemoryTransport();
+    buses = [];
+  });
+  afterEach(() => Promise.all(buses.map((b) => b.close())));
+
+  it('verifies with the public key alone; a consumer holding it cannot sign', async () => {
+    const recording = new RecordingTransport(transport);
+    const consumer = bus('billing', { signing: { keyring: { current: consumerKey } } });
+    const probe = new EventProbe(consumer.queue('billing_order').bind(SHOP_EXCHANGE, 'shop.*.submit'), Order.submit);
+    await consumer.start();
+    await bus('order', { signing: { keyring: { current: publisherKey } } }, recording).publish(Order.submit, Order.of(1, []));
+    expect((await probe.next()).event.id).to.equal(1);
+    expect(recording.published[0]!.properties.headers[SECURITY_HEADERS.signature]).to.match(/^[A-Za-z0-9+/]{86}==$/);
+    let refused: unknown;
+    await consumer.publish(Order.submit, Order.of(2, [])).catch((e: unknown) => (refused = e));
+    expect(refused).to.be.instanceOf(ConfigurationError);
+    expect((refused as Error).message).to.contain("holds only its public key. Give the publisher the privateKey");
+  });
+
+  it('refuses 1,000 random single-bit flips, and an HMAC signature under the same key id', async () => {
+    const recording = new RecordingTransport(new InMemoryTransport());
+    const security = new MessageSecurity({ signing: { keyring: { current: consumerKey } } });
+    const signer = bus('order', { signing: { keyring: { current: publisherKey } } }, recording);
+    await signer.start();
+    await signer.publish(Order.submit, Order.of(7, [OrderLine.of(1, 2, 3.5)]), { mandatory: false });
+    const original = deliveryOf(recording.published[0]!);
+    expect(security.open(original).body).to.equal(original.body);
+    const random = seededRandom(25519);
+    const reasons = new Map<string, number>();
+    for (let i = 0; i < 1000; i++) {
+      const reason = reasonOf(() => security.open(flipOneBit(original, random).message)) ?? 'accepted';
+      reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
+    }
+    expect(Object.fromEntries(reasons)).to.deep.equal({ 'bad-signature': 1000 });
+    // someone who knows only a shared secret named 'p1' cannot pass for the key pair
+    const hmac = new MessageSecurity({ signing: { keyring: { current: { id: 'p1', secret: Buffer.alloc(32, 7) } } } });
+    expect(reasonOf(() => security.open(deliveryOf(hmac.seal(recording.published[0]!))))).to.equal('bad-signature');
+  });
+
+  it('refuses a key that is not an Ed25519 key, without quoting it', () => {
+    const rsa = generateKeyPairSync('rsa', { modulusLength: 1024 });
+    expect(() => new EventBus({ service: 'order', security: { signing: { keyring: { current: { id: 'r1', privateKey: rsa.privateKey } } } } })).to.throw(
+      ConfigurationError,
+      "keyring.current.privateKey (key 'r1') must be an Ed25519 private key; got a rsa private key.",
+    );
+    expect(() => new EventBus({ service: 'order', security: { signing: { keyring: { current: { id: 'x1', publicKey: '-----BEGIN NONSENSE-----' } } } } })).to.throw(
+      ConfigurationError,
+      "is not a key Node can read",
+    );
   });
 });
