@@ -7,7 +7,7 @@ import type { EventType, PayloadOf } from '../event/event-type';
 import { assertEventDescriptors } from '../event/misuse';
 import type { Logger } from '../logger';
 import type { Registry } from '../registry';
-import type { MessageSecurity } from '../security';
+import { ENCRYPTED_CONTENT_ENCODING, type MessageSecurity } from '../security';
 import { checkBindingPattern, parseRoutingKey, topicMatches } from '../routing';
 import type { Delivery, Disposition, QueueSpec, QueueType } from '../transport';
 import type { Handler, HandlerContext } from './context';
@@ -293,7 +293,9 @@ export class EventQueue {
       if (!isIdentityEncoding(contentEncoding)) {
         throw new DecodeError(
           'content-encoding',
-          `Content encoding '${contentEncoding}' is not one Tidings reads (none, utf-8 or identity): the body would not be JSON. Publish it uncompressed.`,
+          contentEncoding === ENCRYPTED_CONTENT_ENCODING
+            ? `The body is encrypted (${contentEncoding}) and this bus has no key for it: give it security.encryption with the publisher's key (docs/security.md).`
+            : `Content encoding '${contentEncoding}' is not one Tidings reads (none, utf-8 or identity): the body would not be JSON. Publish it uncompressed.`,
         );
       }
       wire = registry.eventFor(delivery.exchange, delivery.routingKey);

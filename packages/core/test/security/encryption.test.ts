@@ -94,6 +94,16 @@ describe('Encryption', () => {
     expect(probe.received).to.have.length(2);
   });
 
+  it('tells a bus without security that the body is encrypted, instead of calling it an unknown encoding', async () => {
+    const probe = await consumer({});
+    await bus('order', { encryption: { keyring: { current: e1 } } }).publish(Order.submit, order(1));
+    await bus('order').publish(Order.submit, order(2));
+    expect((await probe.next()).event.id).to.equal(2);
+    const [dead] = await collectDeliveries(transport, deadLetterQueueName('billing_order'), 1);
+    expect(dead!.properties.headers[HEADERS.deadReason]).to.equal('content-encoding');
+    expect(dead!.properties.headers[HEADERS.deadError]).to.contain('The body is encrypted (aes-256-gcm) and this bus has no key for it');
+  });
+
   it('rotates e1 to e2: e1 decrypts while accepted', async () => {
     const probe = await consumer({ encryption: { keyring: { current: e2, accepted: [e1] } } });
     await bus('order-old', { encryption: { keyring: { current: e1 } } }).publish(Order.submit, order(1));
