@@ -71,6 +71,15 @@ describe('tidings permissions', () => {
     expect(stdout).to.contain(`rabbitmqctl set_permissions -p 'shop' 'order' '^(cli-shop)$' '^(cli-shop)$' '^$'`);
   });
 
+  it('explains itself with --help, and a call without the services file', async () => {
+    const help = await cli(['permissions', '--help']);
+    expect(help.code).to.equal(0);
+    expect(help.stdout).to.match(/^Usage: tidings permissions --services FILE \[--vhost H\] \[--json\] <contracts module>/);
+    const missing = await cli(['permissions', fixtures]);
+    expect(missing.code).to.equal(2);
+    expect(missing.stderr).to.contain('Name the services file: tidings permissions --services services.json <contracts module>...');
+  });
+
   it('refuses a services file that names an exchange no contract declares', async () => {
     const services = join(dir, 'typo.json');
     writeFileSync(services, JSON.stringify({ billing: { queues: { billing_order: ['cli-shoop'] } } }));
