@@ -19,6 +19,7 @@ import { BasicTracerProvider, BatchSpanProcessor, type SpanExporter } from '@ope
 import { ClassCodec, CompiledCodec, EventBus, Exchange, silentLogger, type Codec } from '@tidings/core';
 import { AmqpTransport, DEFAULT_AMQP_URL, DELAY_BUCKETS_MS, delayQueueName } from '../src';
 import { orderOn, sampleOrder } from './orders';
+import { formatSecurity, measureSecurity } from './security';
 
 const URL = process.env.AMQP_URL ?? DEFAULT_AMQP_URL;
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 20_000);
@@ -366,6 +367,7 @@ async function main(): Promise<void> {
   console.log(`latency p50/p99: raw ${result.raw_p50_ms}/${result.raw_p99_ms} ms, tidings ${result.tidings_p50_ms}/${result.tidings_p99_ms} ms, tidings without validation ${result.tidings_novalidate_p50_ms}/${result.tidings_novalidate_p99_ms} ms, tidings with ClassCodec ${result.tidings_classcodec_p50_ms}/${result.tidings_classcodec_p99_ms} ms, tidings traced ${result.tidings_otel_p50_ms}/${result.tidings_otel_p99_ms} ms`);
   console.log(`node CPU per event (publisher and consumer in this process): raw ${result.raw_cpu_us_per_event} µs, raw with Tidings' wire format ${result.raw_wire_cpu_us_per_event} µs, AmqpTransport alone ${result.transport_cpu_us_per_event} µs, tidings ${result.tidings_cpu_us_per_event} µs, tidings without validation ${result.tidings_novalidate_cpu_us_per_event} µs, tidings with ClassCodec ${result.tidings_classcodec_cpu_us_per_event} µs, tidings traced with OpenTelemetry ${result.tidings_otel_cpu_us_per_event} µs (+${round2(result.tidings_otel_cpu_us_per_event - result.tidings_cpu_us_per_event)} µs over untraced)`);
   console.log(JSON.stringify(result));
+  console.log(formatSecurity(measureSecurity(), result.raw_cpu_us_per_event));
 }
 
 main().then(

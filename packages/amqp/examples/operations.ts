@@ -16,6 +16,19 @@ export function tlsTransport(): AmqpTransport {
   });
 }
 
+/** Mutual TLS where the certificate is the login (EXTERNAL): no password anywhere. */
+export function certificateLoginTransport(): AmqpTransport {
+  return new AmqpTransport({
+    url: 'amqps://rabbit.internal:5671/prod',
+    tls: {
+      ca: readFileSync('/etc/tidings/ca.pem'),
+      cert: readFileSync('/etc/tidings/billing.crt'), // CN=billing: the broker user
+      key: readFileSync('/etc/tidings/billing.key'),
+      external: true,
+    },
+  });
+}
+
 /** A three-node cluster: URLs are tried in turn, on start-up and after every lost connection. */
 export function clusterBus(): EventBus {
   const transport = new AmqpTransport({

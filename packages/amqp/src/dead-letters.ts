@@ -1,6 +1,18 @@
 import * as amqp from 'amqplib';
 import type { GetMessage } from 'amqplib';
-import { ConfigurationError, deadLetterQueueName, HEADERS, TopologyError, wholeNumber } from '@tidings/core';
+import {
+  checkKeyring,
+  ConfigurationError,
+  deadLetterQueueName,
+  decryptBody,
+  ENCRYPTED_CONTENT_ENCODING,
+  HEADERS,
+  SECURITY_HEADERS,
+  TopologyError,
+  wholeNumber,
+  type CheckedKey,
+  type Key,
+} from '@tidings/core';
 import { connectionFailure } from './connection/connection-failure';
 import { DEFAULT_AMQP_URL } from './options';
 
@@ -14,13 +26,18 @@ export interface DeadLetter {
   readonly error: string;
   readonly attempts: number;
   readonly deadAt: string;
-  /** The body as UTF-8, cut at 2,000 characters. */
+  /**
+   * The body as UTF-8, cut at 2,000 characters. An encrypted body is shown as
+   * `<encrypted with key 'e1' (aes-256-gcm), 212 bytes>` unless `keys` holds its key.
+   */
   readonly body: string;
   /**
    * The trace the message was published in (from its `traceparent`), when it was traced: search
    * your tracing backend for it to see the publish, every attempt and the dead letter's span.
    */
   readonly traceId?: string;
+  /** The id of the key the body was encrypted with, when it was. */
+  readonly encryptedWith?: string;
 }
 
 export interface DeadLetterOptions {
@@ -30,6 +47,8 @@ export interface DeadLetterOptions {
   readonly url?: string;
   /** At most this many entries. @default 100 */
   readonly limit?: number;
+  /** Keys to show encrypted bodies with (by id); replay never needs them: it moves bodies as they are. @default none */
+  readonly keys?: readonly Key[];
 }
 
 export interface ReplayOptions extends DeadLetterOptions {
@@ -52,12 +71,13 @@ const DEAD_HEADERS = [HEADERS.deadReason, HEADERS.deadError, HEADERS.deadQueue, 
  * dead-letter queue when the channel closes.
  */
 export async function inspectDeadLetters(options: DeadLetterOptions): Promise<DeadLetter[]> {
+  const keys = options.keys === undefined ? new Map<string, CheckedKey>() : keysById(options.keys);
   return withDeadLetterChannel(options, false, async (ch, dlq, limit) => {
     const entries: DeadLetter[] = [];
     for (let i = 0; i < limit; i++) {
       const msg = await ch.get(dlq, { noAck: false });
       if (!msg) break;
-      entries.push(describe(msg));
+      entries.push(describe(msg, keys));
     }
     return entries; // unacked: they go back when the channel closes
   });
@@ -96,6 +116,8 @@ export async function replayDeadLetters(options: ReplayOptions): Promise<ReplayR
             mandatory: true,
             headers,
             contentType: p.contentType,
+            // an encrypted body goes back as it is, still encrypted and still signed
+            contentEncoding: p.contentEncoding,
             messageId: p.messageId,
             timestamp: p.timestamp,
             type: p.type,
@@ -146,20 +168,41 @@ async function withDeadLetterChannel<T>(
   }
 }
 
-function describe(msg: GetMessage): DeadLetter {
+/** Decryption keys by id; encryption keys are exactly 32 bytes. */
+function keysById(keys: readonly Key[]): Map<string, CheckedKey> {
+  if (!Array.isArray(keys)) throw new ConfigurationError(`inspectDeadLetters option keys must be an array of { id, secret } keys.`);
+  const byId = new Map<string, CheckedKey>();
+  for (const key of keys) for (const [id, checked] of checkKeyring('inspectDeadLetters option keys', { current: key }, { exact: 32 }).byId) byId.set(id, checked);
+  return byId;
+}
+
+function describe(msg: GetMessage, keys: ReadonlyMap<string, CheckedKey>): DeadLetter {
   const h = (msg.properties.headers ?? {}) as Record<string, unknown>;
   const text = (key: string, fallback = ''): string => (h[key] === undefined || h[key] === null ? fallback : String(h[key]));
-  const body = msg.content.toString('utf8');
+  const messageId = msg.properties.messageId === undefined ? '' : String(msg.properties.messageId);
+  const exchange = text(HEADERS.originalExchange, msg.fields.exchange);
+  const routingKey = text(HEADERS.originalRoutingKey, msg.fields.routingKey);
+  let body = msg.content.toString('utf8');
+  let encryptedWith: string | undefined;
+  if (msg.properties.contentEncoding === ENCRYPTED_CONTENT_ENCODING) {
+    encryptedWith = text(SECURITY_HEADERS.encryptionKey, '?');
+    const key = keys.get(encryptedWith);
+    const plain = key && decryptBody(key, exchange, routingKey, messageId, msg.content);
+    body = plain
+      ? plain.toString('utf8')
+      : `<encrypted with key '${encryptedWith}' (${ENCRYPTED_CONTENT_ENCODING}), ${msg.content.length} bytes${key ? ': does not decrypt with that key' : ''}>`;
+  }
   return {
-    messageId: msg.properties.messageId === undefined ? '' : String(msg.properties.messageId),
-    exchange: text(HEADERS.originalExchange, msg.fields.exchange),
-    routingKey: text(HEADERS.originalRoutingKey, msg.fields.routingKey),
+    messageId,
+    exchange,
+    routingKey,
     reason: text(HEADERS.deadReason, 'unknown'),
     error: text(HEADERS.deadError),
     attempts: Number(h[HEADERS.deadAttempts] ?? 0),
     deadAt: text(HEADERS.deadAt),
     body: body.length > BODY_PREVIEW ? `${body.slice(0, BODY_PREVIEW)}…` : body,
     ...traceIdOf(h[HEADERS.traceparent]),
+    ...(encryptedWith === undefined ? {} : { encryptedWith }),
   };
 }
 

@@ -25,6 +25,13 @@ export interface AmqpTlsOptions {
   readonly servername?: string;
   /** @default true */
   readonly rejectUnauthorized?: boolean;
+  /**
+   * Log in with the client certificate (SASL EXTERNAL; the broker needs the
+   * `rabbitmq_auth_mechanism_ssl` plugin and a user named as the certificate) instead of the URL's
+   * user and password. Needs `cert` and `key`.
+   * @default false
+   */
+  readonly external?: boolean;
 }
 
 export interface AmqpReconnectOptions {
@@ -117,6 +124,9 @@ export function resolveOptions(options: AmqpTransportOptions): ResolvedOptions {
   if (tls.rejectUnauthorized !== undefined) bool(OWNER, 'tls.rejectUnauthorized', tls.rejectUnauthorized);
   if (tls.servername !== undefined) nonEmptyString(OWNER, 'tls.servername', tls.servername);
   if (tls.passphrase !== undefined && typeof tls.passphrase !== 'string') throw optionError(OWNER, 'tls.passphrase', 'a string', tls.passphrase);
+  if (tls.external !== undefined && bool(OWNER, 'tls.external', tls.external) && (tls.cert === undefined || tls.key === undefined)) {
+    throw new ConfigurationError(`AmqpTransport option tls.external logs in with the client certificate: give tls.cert and tls.key too.`);
+  }
   return {
     urls,
     connectionName: nonEmptyString(OWNER, 'connectionName', options.connectionName ?? process.title),

@@ -49,7 +49,7 @@ export function rabbitmqServerInstalled(): boolean {
 }
 
 /** A port that is free now, on loopback. */
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.on('error', reject);

@@ -6,6 +6,8 @@ import { inspectDeadLetters, replayDeadLetters } from '@tidings/amqp';
 import { asyncApiDocument } from './asyncapi';
 import { brokerUrls, withFirstBroker } from './broker-urls';
 import { loadContracts } from './contracts';
+import { readKeysFile } from './keys-file';
+import { formatPermissions, permissionsFor, readServices } from './permissions';
 import { describeTopology, formatTopology } from './topology';
 import { parse, positiveWholeNumber, USAGE, UsageError, type CommandName } from './usage';
 
@@ -34,6 +36,7 @@ export async function run(argv: readonly string[], out: Write, err: Write): Prom
     if (command === 'topology') return topology(rest, out);
     if (command === 'asyncapi') return asyncapi(rest, out);
     if (command === 'dlq') return await deadLetters(rest, out);
+    if (command === 'permissions') return permissions(rest, out);
     if (command.startsWith('-')) throw new UsageError(`Unknown option '${command}'.`);
     throw new UsageError(`Unknown command '${command}'.`);
   } catch (error) {
@@ -76,6 +79,16 @@ function asyncapi(args: readonly string[], out: Write): number {
   return 0;
 }
 
+function permissions(args: readonly string[], out: Write): number {
+  const { values, positionals } = parse('permissions', args, { services: { type: 'string' }, vhost: { type: 'string' }, json: { type: 'boolean' } });
+  if (values.help) return help(out, 'permissions');
+  if (typeof values.services !== 'string') throw new UsageError(`Name the services file: tidings permissions --services services.json <contracts module>...`, 'permissions');
+  const registry = loadContracts('permissions', positionals);
+  const all = readServices(values.services, registry).map(permissionsFor);
+  out(values.json ? JSON.stringify(all, null, 2) + '\n' : formatPermissions(all, typeof values.vhost === 'string' ? values.vhost : '/'));
+  return 0;
+}
+
 async function deadLetters(args: readonly string[], out: Write): Promise<number> {
   const [action, ...rest] = args;
   if (action === '--help' || action === '-h') return help(out, 'dlq');
@@ -86,7 +99,7 @@ async function deadLetters(args: readonly string[], out: Write): Promise<number>
   const { values, positionals } = parse(command, rest, {
     limit: { type: 'string' },
     reason: { type: 'string' },
-    ...(action === 'inspect' ? { json: { type: 'boolean' } } : {}),
+    ...(action === 'inspect' ? { json: { type: 'boolean' }, keys: { type: 'string' } } : {}),
   });
   if (values.help) return help(out, command);
   const [queue, ...extra] = positionals;
@@ -101,7 +114,8 @@ async function deadLetters(args: readonly string[], out: Write): Promise<number>
     out(`Replayed ${result.replayed} dead letter(s) to ${queue}${result.kept ? `; ${result.kept} of another reason left in ${queue}.dlq` : ''}.\n`);
     return 0;
   }
-  const looked = await withFirstBroker(urls, (url) => inspectDeadLetters({ url, queue, limit }));
+  const keys = typeof values.keys === 'string' ? readKeysFile(values.keys) : undefined;
+  const looked = await withFirstBroker(urls, (url) => inspectDeadLetters({ url, queue, limit, keys }));
   const entries = reason === undefined ? looked : looked.filter((e) => e.reason === reason);
   if (values.json) {
     out(JSON.stringify(entries, null, 2) + '\n');

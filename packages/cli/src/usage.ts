@@ -12,7 +12,7 @@ export class UsageError extends Error {
   }
 }
 
-export type CommandName = 'topology' | 'asyncapi' | 'dlq' | 'dlq inspect' | 'dlq replay';
+export type CommandName = 'topology' | 'asyncapi' | 'permissions' | 'dlq' | 'dlq inspect' | 'dlq replay';
 
 const BROKER = `Environment:
   AMQP_URL   the broker; several URLs separated by commas (a cluster) are tried in turn.
@@ -24,6 +24,8 @@ export const USAGE: Record<'tidings' | CommandName, string> = {
 Commands:
   topology <contracts module>...   the exchanges, events, versions and routing keys your contracts declare
   asyncapi <contracts module>...   an AsyncAPI 3.0 document (JSON) of those events
+  permissions --services FILE <contracts module>...
+                                   the least vhost permissions each service needs (rabbitmqctl set_permissions)
   dlq inspect <queue>              list the dead letters of a service queue, leaving them there
   dlq replay <queue>               send dead letters back to their service queue
 
@@ -63,7 +65,25 @@ Options:
 Example:
   tidings asyncapi --title Shop --version 2.1.0 --vhost shop ./dist/contracts/index.js > asyncapi.json
 `,
-  dlq: `Usage: tidings dlq inspect <queue> [--reason R] [--limit N] [--json]
+  permissions: `Usage: tidings permissions --services FILE [--vhost H] [--json] <contracts module>...
+
+Prints, per service, the vhost permissions (configure, write, read regexes) its queues and
+exchanges need, and the rabbitmqctl command that grants them. FILE is JSON naming each service's
+queues with the exchanges they bind to, and the exchanges it publishes to:
+  { "billing": { "queues": { "billing_order": ["order"] }, "publishes": ["billing"] },
+    "order": { "publishes": ["order"] } }
+Every exchange must be one the contracts declare.
+
+Options:
+  --services FILE  the services file (required)
+  --vhost H        the virtual host in the printed commands (default '/')
+  --json           print JSON instead of text
+  -h, --help       show this help
+
+Example:
+  tidings permissions --services services.json --vhost shop ./dist/contracts/index.js
+`,
+  dlq: `Usage: tidings dlq inspect <queue> [--reason R] [--limit N] [--json] [--keys FILE]
        tidings dlq replay <queue> [--reason R] [--limit N]
 
 Reads or replays the dead letters of a service queue (its '<queue>.dlq').
@@ -71,15 +91,17 @@ Reads or replays the dead letters of a service queue (its '<queue>.dlq').
 
 ${BROKER}
 `,
-  'dlq inspect': `Usage: tidings dlq inspect <queue> [--reason R] [--limit N] [--json]
+  'dlq inspect': `Usage: tidings dlq inspect <queue> [--reason R] [--limit N] [--json] [--keys FILE]
 
 Lists the dead letters of a service queue (reason, error, attempts, routing, body) without
-removing them.
+removing them. An encrypted body is shown as <encrypted with key 'e1' ...> unless --keys holds
+its key.
 
 Options:
   --reason R   show only those dead-lettered for this reason (retries-exhausted, validation-failed, ...)
   --limit N    look at no more than N entries, a whole number >= 1 (default 100)
   --json       print JSON instead of text
+  --keys FILE  decrypt encrypted bodies with the keys in FILE, JSON { "<key id>": "<base64 secret>" }
   -h, --help   show this help
 
 ${BROKER}
@@ -87,7 +109,8 @@ ${BROKER}
   'dlq replay': `Usage: tidings dlq replay <queue> [--reason R] [--limit N]
 
 Sends dead letters back to their service queue (only that queue) as first attempts, and removes
-each once the broker confirmed its copy.
+each once the broker confirmed its copy. Bodies go back as they are: an encrypted or signed one
+stays encrypted and signed.
 
 Options:
   --reason R   replay only those dead-lettered for this reason; the others stay

@@ -23,5 +23,6 @@ export {
 export { consumerDestination, producerDestination } from './telemetry/names';
 export type { TelemetryOptions } from './telemetry/options';
 export type { ProcessHooks, ProcessOperation } from './telemetry/hooks';
+export * from './security';
 export * from './transport';
 export * from './wire';

@@ -2,3 +2,4 @@ export * from './conformance';
 export * from './helpers';
 export * from './topic-cases';
 export * from './poison';
+export * from './bit-flip';

@@ -2,7 +2,7 @@ import { redact } from '@tidings/core';
 import { AmqpConnectionError } from '../errors';
 
 /** Why one broker URL did not give a connection, as far as the error tells. */
-export type FailureKind = 'vhost' | 'login' | 'unreachable' | 'other';
+export type FailureKind = 'vhost' | 'login' | 'tls-ca' | 'tls-hostname' | 'tls-client' | 'unreachable' | 'other';
 
 /** One URL tried, and how it failed. */
 export interface FailedAttempt {
@@ -34,14 +34,19 @@ export function failureKind(error: unknown): FailureKind {
   // the user has no permissions on it (530 NOT_ALLOWED); amqplib only says it expected OpenOk.
   if (/Expected ConnectionOpenOk; got <ConnectionClose/.test(text) || /\b530\b|NOT_ALLOWED|access to vhost/i.test(text)) return 'vhost';
   if (/\b403\b|ACCESS[-_]REFUSED/i.test(text)) return 'login';
+  // Node's certificate checks: the broker's certificate names another host, or no CA given signs it
+  if (/ERR_TLS_CERT_ALTNAME_INVALID|does not match certificate's altnames/i.test(text)) return 'tls-hostname';
+  // the broker's alert: it does not trust, or did not get, the client certificate
+  if (/alert (unknown ca|bad certificate|certificate required|certificate unknown|unsupported certificate|certificate revoked|certificate expired)/i.test(text)) return 'tls-client';
+  if (/SELF_SIGNED_CERT|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|CERT_UNTRUSTED|CERT_HAS_EXPIRED|CERT_NOT_YET_VALID|self[- ]signed certificate|unable to verify|unable to get (local )?issuer/i.test(text)) return 'tls-ca';
   if (UNREACHABLE.test(text)) return 'unreachable';
   return 'other';
 }
 
-/** The broker answered and refused (vhost or login): trying again cannot help. */
+/** The broker answered and refused (vhost or login), or its certificate was refused: trying again cannot help. */
 export function isRefusal(error: unknown): boolean {
   const kind = failureKind(error);
-  return kind === 'vhost' || kind === 'login';
+  return kind === 'vhost' || kind === 'login' || kind === 'tls-ca' || kind === 'tls-hostname' || kind === 'tls-client';
 }
 
 /** One URL's failure, in a sentence, password hidden. */
@@ -72,6 +77,24 @@ function hints(attempts: readonly FailedAttempt[]): string[] {
     said.push(
       `The broker refused the login of user '${user}': check the user name and password in AMQP_URL or the url option ` +
         `(rabbitmqctl add_user, rabbitmqctl change_password); the default user guest may only connect from localhost.`,
+    );
+  }
+  if (kinds.has('tls-ca')) {
+    said.push(
+      `The broker's TLS certificate is not signed by a CA this client trusts: pass the CA that signed it in the tls.ca option ` +
+        `(e.g. tls: { ca: readFileSync('/etc/tidings/ca.pem') }); keep rejectUnauthorized on.`,
+    );
+  }
+  if (kinds.has('tls-hostname')) {
+    said.push(
+      `The broker's TLS certificate does not name the host in the URL: connect with a host name the certificate carries, ` +
+        `or set tls.servername to one; keep rejectUnauthorized on.`,
+    );
+  }
+  if (kinds.has('tls-client')) {
+    said.push(
+      `The broker refused this client's TLS certificate: give tls.cert and tls.key signed by a CA the broker trusts ` +
+        `(its ssl_options.cacertfile), not expired.`,
     );
   }
   if (kinds.has('unreachable') || kinds.has('other') || said.length === 0) {

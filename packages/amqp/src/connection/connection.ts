@@ -230,7 +230,7 @@ export class Connection {
   }
 
   private socketOptions(): SocketOptions {
-    const { ca, cert, key, passphrase, servername, rejectUnauthorized } = this.settings.tls;
+    const { ca, cert, key, passphrase, servername, rejectUnauthorized, external } = this.settings.tls;
     const options: SocketOptions = { noDelay: true, timeout: 10_000, clientProperties: { connection_name: this.settings.connectionName } };
     if (ca !== undefined) options.ca = ca;
     if (cert !== undefined) options.cert = cert;
@@ -238,6 +238,8 @@ export class Connection {
     if (passphrase !== undefined) options.passphrase = passphrase;
     if (servername !== undefined) options.servername = servername;
     if (rejectUnauthorized !== undefined) options.rejectUnauthorized = rejectUnauthorized;
+    // the certificate is the login: the URL's user and password are not sent
+    if (external === true) options.credentials = amqp.credentials.external();
     return options;
   }
 

@@ -32,6 +32,8 @@ describe('AmqpTransport options', () => {
     ['logger', { logger: console }, 'option logger must be an object with debug(), info(), warn(), error() and child()'],
     ['tls', { tls: 'yes' }, "option tls must be an object of options; got 'yes'."],
     ['tls.rejectUnauthorized', { tls: { rejectUnauthorized: 'false' } }, "option tls.rejectUnauthorized must be true or false; got 'false'."],
+    ['tls.external', { tls: { external: 'yes' } }, "option tls.external must be true or false; got 'yes'."],
+    ['tls.external', { tls: { external: true, ca: 'CA' } }, 'option tls.external logs in with the client certificate: give tls.cert and tls.key too.'],
     ['url', { url: 42 }, 'option url must be a broker URL or an array of them'],
     ['url', { url: ['amqp://a', 7] }, 'option url must be a broker URL or an array of them'],
   ];

@@ -11,6 +11,7 @@ import { consoleLogger, type Logger } from '../logger';
 import { getRegistry, type Registry } from '../registry';
 import { BusTelemetry, type SendOperation } from '../telemetry/bus-telemetry';
 import type { TelemetryOptions } from '../telemetry/options';
+import { MessageSecurity, type SecurityOptions } from '../security';
 import { InMemoryTransport, type ExchangeSpec, type OutgoingMessage, type Transport, type TransportHealth } from '../transport';
 import type { HandlerContext } from './context';
 import type { PublishOptions } from './publish-options';
@@ -63,6 +64,12 @@ export interface EventBusOptions {
    * @default { enabled: true, name: '@tidings/core', processParent: 'creation-context' }
    */
   readonly telemetry?: TelemetryOptions | false;
+  /**
+   * Signing (HMAC-SHA256) and encryption (AES-256-GCM) of events, per exchange or per event, with
+   * keyrings that rotate. See docs/security.md.
+   * @default none
+   */
+  readonly security?: SecurityOptions;
 }
 
 export interface BusHealth {
@@ -115,6 +122,7 @@ export class EventBus {
   private readonly telemetry: BusTelemetry;
   /** The built-in codecs write `JSON.stringify` of an object: their output needs no scan before a Celery envelope goes around it. */
   private readonly codecWritesObjects: boolean;
+  private readonly security: MessageSecurity | undefined;
 
   constructor(options: EventBusOptions) {
     if (options === null || typeof options !== 'object') {
@@ -138,8 +146,11 @@ export class EventBus {
     this.codecWritesObjects = this.codec.constructor === CompiledCodec || this.codec.constructor === ClassCodec;
     this.maxBodyBytes = wholeNumber(OWNER, 'maxBodyBytes', options.maxBodyBytes ?? DEFAULTS.maxBodyBytes, 1, LIMITS.maxBodyBytes);
     this.telemetry = new BusTelemetry(telemetryOptions(options.telemetry), this.transport);
+    const security = options.security === undefined ? undefined : new MessageSecurity(options.security);
+    this.security = security?.empty ? undefined : security;
     this.host = {
       telemetry: this.telemetry,
+      security: this.security,
       registry: this.registry,
       codec: this.codec,
       logger: this.logger,
@@ -408,13 +419,15 @@ export class EventBus {
       correlationId: options.correlationId ?? messageId,
       headers: wireHeaders(options),
     };
-    return {
+    const message: OutgoingMessage = {
       exchange: event.exchange.name,
       routingKey: event.routingKey,
       body,
       mandatory: options.mandatory ?? this.mandatory,
       properties: event.celery ? celeryEncoderFor(event)!.properties(properties, options.causationId) : properties,
     };
+    // signed and encrypted here, so an outbox stores (and later sends) the sealed message
+    return this.security === undefined ? message : this.security.seal(message);
   }
 
   private publishFrom(context: HandlerContext, event: EventType<object>, instance: object, options: PublishOptions = {}): Promise<void> {

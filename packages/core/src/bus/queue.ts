@@ -8,6 +8,7 @@ import { assertEventDescriptors } from '../event/misuse';
 import type { Logger } from '../logger';
 import type { Registry } from '../registry';
 import type { ProcessHooks, ProcessOperation } from '../telemetry/hooks';
+import { ENCRYPTED_CONTENT_ENCODING, type MessageSecurity } from '../security';
 import { checkBindingPattern, parseRoutingKey, topicMatches } from '../routing';
 import type { Delivery, Disposition, QueueSpec, QueueType } from '../transport';
 import type { Handler, HandlerContext } from './context';
@@ -93,6 +94,8 @@ function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
 /** What a queue needs from its bus; kept narrow so the queue does not reach into the bus. */
 export interface QueueHost {
   readonly telemetry: ProcessHooks;
+  /** Checks signatures and decrypts before the codec reads a delivery; undefined when unused. */
+  readonly security: MessageSecurity | undefined;
   readonly registry: Registry;
   readonly codec: Codec;
   readonly logger: Logger;
@@ -316,10 +319,13 @@ export class EventQueue {
     }
   }
 
-  private async dispatch(delivery: Delivery, op: ProcessOperation | undefined): Promise<Disposition> {
-    const { registry, codec } = this.host;
+  private async dispatch(received: Delivery, op: ProcessOperation | undefined): Promise<Disposition> {
+    const { registry, codec, security } = this.host;
     let wire: EventType<object> | undefined;
+    // dead letters and retries copy what was received: signed, and encrypted if it was
+    let delivery = received;
     try {
+      if (security !== undefined) delivery = security.open(received);
       const { contentType, contentEncoding } = delivery.properties;
       if (!isJsonContentType(contentType)) {
         throw new DecodeError('content-type', `Content type '${contentType}' is not ${CONTENT_TYPE_JSON} (optionally with charset=utf-8); Tidings events are UTF-8 JSON.`);
@@ -327,7 +333,9 @@ export class EventQueue {
       if (!isIdentityEncoding(contentEncoding)) {
         throw new DecodeError(
           'content-encoding',
-          `Content encoding '${contentEncoding}' is not one Tidings reads (none, utf-8 or identity): the body would not be JSON. Publish it uncompressed.`,
+          contentEncoding === ENCRYPTED_CONTENT_ENCODING
+            ? `The body is encrypted (${contentEncoding}) and this bus has no key for it: give it security.encryption with the publisher's key (docs/security.md).`
+            : `Content encoding '${contentEncoding}' is not one Tidings reads (none, utf-8 or identity): the body would not be JSON. Publish it uncompressed.`,
         );
       }
       wire = registry.eventFor(delivery.exchange, delivery.routingKey);
@@ -373,8 +381,8 @@ export class EventQueue {
       return ACK;
     } catch (error) {
       op?.fail(deliveryErrorType(error));
-      if (error instanceof DecodeError) return this.deadLetter(delivery, error.reason, error.message);
-      return this.onHandlerError(delivery, wire, error);
+      if (error instanceof DecodeError) return this.deadLetter(received, error.reason, error.message);
+      return this.onHandlerError(received, wire, error);
     }
   }
 

@@ -28,7 +28,17 @@ export type DeadLetterReason =
   /** A Celery task with callbacks, errbacks, a chain or a chord: their results would never come. */
   | 'celery-canvas'
   /** A Celery task whose `expires` time had passed when it arrived. */
-  | 'expired';
+  | 'expired'
+  /** Signing covers the event, but the message carries no signature. */
+  | 'unsigned'
+  /** The signature does not match the body and properties: changed after signing, or forged. */
+  | 'bad-signature'
+  /** Signed or encrypted with a key id this service does not accept. */
+  | 'unknown-key'
+  /** Encryption covers the event, but the body arrived in clear. */
+  | 'unencrypted'
+  /** The encrypted body does not decrypt with its key: altered, or made for another message. */
+  | 'decrypt-failed';
 
 /** An incoming message that cannot be decoded; `reason` goes to the dead-letter headers. */
 export class DecodeError extends TidingsError {
