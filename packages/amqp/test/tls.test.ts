@@ -113,7 +113,7 @@ describe('TLS against a RabbitMQ TLS listener', function () {
     const duplicates = handled.length - new Set(handled).size;
     if (duplicates > 0) console.log(`      ${duplicates} duplicate deliveries (at least once)`);
     expect([...new Set(handled)].sort((a, b) => a - b)).to.deep.equal(Array.from({ length: 40 }, (_, i) => i + 1));
-    expect(events.slice(0, 2)).to.deep.equal(['disconnected', 'connected']);
+    expect(events.filter((t) => t === 'disconnected' || t === 'connected').slice(0, 2)).to.deep.equal(['disconnected', 'connected']);
     expect((await connections()).find((l) => l.includes('tls-reconnect'))!.split('\t')[1]).to.equal('true');
   });
 });
