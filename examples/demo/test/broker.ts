@@ -7,6 +7,13 @@ const run = promisify(execFile);
 
 export const AMQP_URL = process.env.AMQP_URL?.split(',')[0]?.trim() || 'amqp://guest:guest@127.0.0.1:5672';
 
+/**
+ * What the in-memory runs of the shop pass as DATABASE_URL, over whatever the environment has
+ * (CI sets it): empty, so order and billing keep their state in memory and start from order 1.
+ * The PostgreSQL run is shop-postgres.e2e.
+ */
+export const NO_DATABASE = '';
+
 /** Whether something accepts TCP connections at the broker's host and port. */
 export function brokerReachable(url = AMQP_URL, timeoutMs = 10_000): Promise<boolean> {
   const { hostname, port } = new URL(url);

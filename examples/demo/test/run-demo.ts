@@ -14,6 +14,7 @@ export interface DemoRun {
 export function startDemo(amqpUrl?: string): ChildProcessWithoutNullStreams {
   const env = { ...process.env };
   delete env.AMQP_URL;
+  delete env.DATABASE_URL; // the in-memory stores; the PostgreSQL run is shop-postgres.e2e
   if (amqpUrl) env.AMQP_URL = amqpUrl;
   return spawn(process.execPath, [MAIN], { env, stdio: ['pipe', 'pipe', 'pipe'] });
 }

@@ -4,7 +4,7 @@ import { waitFor } from '@tidings-examples/contracts';
 import type { LogisticState } from '@tidings-examples/logistic-service';
 import type { OrderState } from '@tidings-examples/order-service';
 import { httpJson, spawnService, type ServiceProcess } from '../src';
-import { AMQP_URL, brokerReachable, isolatedVhost } from './broker';
+import { AMQP_URL, brokerReachable, isolatedVhost, NO_DATABASE } from './broker';
 import { deadLetterQueueName, HEADERS, silentLogger } from '@tidings/core';
 import { AmqpTransport, inspectDeadLetters } from '@tidings/amqp';
 import * as amqp from 'amqplib';
@@ -40,7 +40,7 @@ describe('the shop over RabbitMQ', function () {
       output.push(`e2e: ${vhost.note}`);
       // Consumers first, so that their queues exist when the first order is published.
       for (const name of ['billing', 'logistic', 'order'] as const) {
-        running.push(await spawnService(name, { AMQP_URL: vhost.url }, (line) => output.push(line), undefined, name === 'billing' ? billingPackage : undefined));
+        running.push(await spawnService(name, { AMQP_URL: vhost.url, DATABASE_URL: NO_DATABASE }, (line) => output.push(line), undefined, name === 'billing' ? billingPackage : undefined));
       }
       url = Object.fromEntries(running.map((p) => [p.name, p.url]));
     });

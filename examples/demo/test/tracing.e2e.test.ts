@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { waitFor } from '@tidings-examples/contracts';
 import { httpJson, spawnService, type ServiceProcess } from '../src';
-import { AMQP_URL, brokerReachable, isolatedVhost } from './broker';
+import { AMQP_URL, brokerReachable, isolatedVhost, NO_DATABASE } from './broker';
 
 /** One span as the console exporter prints it: enough of it to rebuild the tree. */
 interface PrintedSpan {
@@ -42,7 +42,7 @@ describe('the shop traced over RabbitMQ (OTEL_TRACES_EXPORTER=console)', functio
       this.skip();
     }
     vhost = await isolatedVhost();
-    const env = { AMQP_URL: vhost.url, OTEL_TRACES_EXPORTER: 'console' };
+    const env = { AMQP_URL: vhost.url, DATABASE_URL: NO_DATABASE, OTEL_TRACES_EXPORTER: 'console' };
     for (const name of ['billing', 'order'] as const) running.push(await spawnService(name, env, (line) => output[name]!.push(line)));
   });
 

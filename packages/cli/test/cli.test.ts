@@ -127,7 +127,8 @@ describe('tidings command line', () => {
       }
     });
 
-    it('prints each command its own usage with --help', () => {
+    it('prints each command its own usage with --help', function () {
+      this.timeout(120_000); // 15 CLI processes, one after another: a bound on a hung one, slow on a busy machine
       const expected: Record<string, RegExp> = {
         topology: /^Usage: tidings topology \[--json\]/,
         asyncapi: /^Usage: tidings asyncapi \[--title T\] \[--version V\] \[--vhost H\]/,
