@@ -7,6 +7,9 @@ import { copyOptions } from '../wire';
 
 export type CopyDisposition = Exclude<Disposition, { action: 'ack' }>;
 
+/** Told of every retry the broker confirmed into a delay queue (the delay watch). */
+export type RetrySent = (queue: string, delayQueue: string, messageId: string, attempt: number, dueAt: number) => void;
+
 /**
  * Carries out retries and dead letters by publishing a confirmed copy of the delivery: to the
  * delay queue of its bucket, or to the queue's dead-letter queue. The consumer acks the
@@ -16,6 +19,7 @@ export class Copies {
   constructor(
     private readonly publisher: Publisher,
     private readonly declarer: Declarer,
+    private readonly retrySent: RetrySent = () => undefined,
   ) {}
 
   send(delivery: Delivery, msg: ConsumeMessage, disposition: CopyDisposition): Promise<void> {
@@ -27,7 +31,9 @@ export class Copies {
     const headers = retryHeaders(delivery, delivery.attempt + 1);
     const send = async (): Promise<void> => {
       const target = await this.declarer.delayQueue(delivery.queue, bucketMs);
-      await this.publisher.publish({ exchange: '', routingKey: target, content: msg.content, messageId: delivery.properties.messageId, options: copyOptions(msg, headers) }, true);
+      const messageId = delivery.properties.messageId;
+      await this.publisher.publish({ exchange: '', routingKey: target, content: msg.content, messageId, options: copyOptions(msg, headers) }, true);
+      if (messageId !== undefined) this.retrySent(delivery.queue, target, messageId, delivery.attempt + 1, Date.now() + bucketMs);
     };
     try {
       await send();

@@ -140,6 +140,16 @@ export class Declarer {
     this.delayQueues.delete(delayQueueName(queue, bucketMs));
   }
 
+  /** How many messages the broker holds in a queue (a passive check); 0 when it does not exist. */
+  async messageCount(queue: string): Promise<number> {
+    try {
+      return await this.serialised(() => this.onChannel(async (ch) => (await ch.checkQueue(queue)).messageCount, `queue '${queue}'`));
+    } catch (error) {
+      if ((error instanceof TopologyError ? (error.cause as { code?: number } | undefined) : undefined)?.code === 404) return 0;
+      throw error;
+    }
+  }
+
   isKnownExchange(exchange: string): boolean {
     return this.knownExchanges.has(exchange);
   }

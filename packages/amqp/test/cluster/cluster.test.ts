@@ -31,7 +31,7 @@ async function settled(cluster: Cluster): Promise<void> {
 
 describe('On a 3-node RabbitMQ cluster', function () {
   this.timeout(600_000);
-  const cluster = useCluster({ rabbit: { dead_letter_worker_publisher_confirm_timeout: 5000 } });
+  const cluster = useCluster({ rabbit: { dead_letter_worker_publisher_confirm_timeout: Number(process.env.CLUSTER_DLX_CONFIRM_TIMEOUT_MS ?? 5000) } });
 
   for (let round = 1; round <= REPEATS; round++) {
     it(`kill -9 of the consumer's node, which leads the service and delay queues: nothing lost (run ${round})`, async () => {

@@ -147,7 +147,7 @@ export async function runStream(options: StreamOptions): Promise<StreamResult> {
     };
     await Promise.all(Array.from({ length: window }, worker));
     await disruption;
-    const drainTimeoutMs = options.drainTimeoutMs ?? 120_000;
+    const drainTimeoutMs = options.drainTimeoutMs ?? 600_000;
     await waitFor(() => [...resolved].every((id) => handledAt.has(id)), { timeoutMs: drainTimeoutMs, intervalMs: 100 }).catch(() => undefined);
     const lastHandled = Math.max(...handledAt.values());
     const latencies = [...handledAt].map(([id, at]) => at - publishedAt.get(id)!).sort((a, b) => a - b);

@@ -29,6 +29,7 @@ function harness(handler: (d: Delivery) => Promise<Disposition>): Harness {
       return done.promise;
     },
     reportError: (error) => void errors.push(error),
+    arrived: () => undefined,
     backoff: () => 1,
     forget: () => undefined,
   };

@@ -18,7 +18,7 @@ import { RetryPolicy, type RetryOptions } from './retry-policy';
  * wrong one throws a ConfigurationError naming the queue, the option, the value and what is allowed.
  */
 export interface QueueOptions {
-  /** `quorum` for a RabbitMQ cluster. @default 'classic' */
+  /** `'quorum'` for a RabbitMQ cluster (replicated; see docs/operations.md). @default the bus's `queueType` ('classic') */
   readonly type?: QueueType;
   /** @default true */
   readonly durable?: boolean;
@@ -32,7 +32,8 @@ export interface QueueOptions {
   readonly retry?: RetryOptions;
 }
 
-const QUEUE_TYPES = ['classic', 'quorum'] as const satisfies readonly QueueType[];
+/** @internal */
+export const QUEUE_TYPES = ['classic', 'quorum'] as const satisfies readonly QueueType[];
 
 interface Registration {
   readonly events: readonly EventType<object>[];

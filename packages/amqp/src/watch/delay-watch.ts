@@ -1,0 +1,119 @@
+import type { Logger, StalledDelayQueue, TransportEvent } from '@tidings/core';
+
+interface Watched {
+  readonly queue: string;
+  /** Retries sent there and not back yet: key → when they were due back. */
+  readonly due: Map<string, number>;
+  stalled: StalledDelayQueue | undefined;
+}
+
+/** Bound of the retries remembered at once: beyond it the oldest are forgotten (never a leak). */
+const MAX_TRACKED = 100_000;
+
+/**
+ * Notices retries sitting in a delay queue well past their delay. A delay queue gives an expired
+ * retry back to its service queue inside the broker (dead-lettering); when that stalls (a quorum
+ * queue's dead-letter worker waits `dead_letter_worker_publisher_confirm_timeout`, 180 s by
+ * default, after the target's leader died), nothing else would show it.
+ *
+ * It remembers the retries this process sent (by message id and attempt) until they come back.
+ * When some are overdue by more than `graceMs`, it asks the broker how many messages the delay
+ * queue holds: more than this process's retries that are not yet due means old ones are stuck
+ * there: a `delay-stalled` event, and `health().stalledDelayQueues` until they are back
+ * (`delay-recovered`). When the queue holds no more than that, the overdue retries left it (to a
+ * competing consumer, say) and are forgotten.
+ */
+export class DelayWatch {
+  private readonly watched = new Map<string, Watched>();
+  /** key → delay queue, to find an arriving retry. */
+  private readonly index = new Map<string, string>();
+
+  constructor(
+    private readonly graceMs: number,
+    private readonly emit: (event: TransportEvent) => void,
+    private readonly logger: Logger,
+  ) {}
+
+  get stalled(): StalledDelayQueue[] {
+    return [...this.watched.values()].flatMap((w) => (w.stalled ? [w.stalled] : []));
+  }
+
+  /** Whether any retry is awaited (the consumer's hot path skips the lookup otherwise). */
+  get tracking(): boolean {
+    return this.index.size > 0;
+  }
+
+  /** A retry of `messageId`, to be delivered as `attempt`, was confirmed into `delayQueue`, due back at `dueAt`. */
+  sent(queue: string, delayQueue: string, messageId: string, attempt: number, dueAt: number): void {
+    const key = `${queue}\u0000${messageId}\u0000${attempt}`;
+    let w = this.watched.get(delayQueue);
+    if (!w) {
+      w = { queue, due: new Map(), stalled: undefined };
+      this.watched.set(delayQueue, w);
+    }
+    w.due.set(key, dueAt);
+    this.index.set(key, delayQueue);
+    if (this.index.size > MAX_TRACKED) {
+      const [oldest, where] = this.index.entries().next().value as [string, string];
+      this.index.delete(oldest);
+      this.watched.get(where)?.due.delete(oldest);
+    }
+  }
+
+  /** A delivery arrived: if it is a retry this process sent, it is back. */
+  arrived(queue: string, messageId: string | undefined, attempt: number): void {
+    if (messageId === undefined || attempt < 2) return;
+    const key = `${queue}\u0000${messageId}\u0000${attempt}`;
+    const delayQueue = this.index.get(key);
+    if (delayQueue === undefined) return;
+    this.index.delete(key);
+    this.watched.get(delayQueue)?.due.delete(key);
+  }
+
+  /** One round: `messageCount` asks the broker how many messages a queue holds. */
+  async check(now: number, messageCount: (queue: string) => Promise<number>): Promise<void> {
+    for (const [delayQueue, w] of this.watched) {
+      let overdue = 0;
+      let oldestDue = Infinity;
+      let notYetDue = 0;
+      for (const dueAt of w.due.values()) {
+        if (now - dueAt > this.graceMs) {
+          overdue++;
+          oldestDue = Math.min(oldestDue, dueAt);
+        } else notYetDue++;
+      }
+      if (overdue === 0) {
+        this.recovered(delayQueue, w);
+        if (w.due.size === 0) this.watched.delete(delayQueue);
+        continue;
+      }
+      const held = await messageCount(delayQueue);
+      if (held > notYetDue) {
+        const first = w.stalled === undefined;
+        w.stalled = { queue: w.queue, delayQueue, overdue, overdueMs: now - oldestDue };
+        if (first) {
+          this.logger.warn(
+            `${overdue} retries of '${w.queue}' are still in '${delayQueue}' ${Math.round((now - oldestDue) / 1000)} s after they were due back ` +
+              `(it holds ${held}); on a cluster, see dead_letter_worker_publisher_confirm_timeout in docs/operations.md`,
+          );
+          this.emit({ type: 'delay-stalled', ...w.stalled });
+        }
+      } else {
+        // the overdue ones are not in the delay queue any more: another process took them, or they were purged
+        for (const [key, dueAt] of [...w.due]) {
+          if (now - dueAt <= this.graceMs) continue;
+          w.due.delete(key);
+          this.index.delete(key);
+        }
+        this.recovered(delayQueue, w);
+      }
+    }
+  }
+
+  private recovered(delayQueue: string, w: Watched): void {
+    if (!w.stalled) return;
+    w.stalled = undefined;
+    this.logger.info(`the overdue retries of '${w.queue}' left '${delayQueue}'`);
+    this.emit({ type: 'delay-recovered', queue: w.queue, delayQueue });
+  }
+}
