@@ -1,4 +1,4 @@
-import { EventBus, silentLogger, type TransportEvent } from '@tidings/core';
+import { EventBus, silentLogger, type StalledDelayQueue, type TransportEvent } from '@tidings/core';
 import { Deferred, uniquePrefix, waitFor } from '@tidings/testing';
 import { AmqpTransport } from '../../src';
 import { Order, ORDERS } from '../fixtures/orders';
@@ -24,8 +24,14 @@ export interface StreamOptions {
   readonly publishUrls: readonly string[];
   /** Where the consumer connects first. */
   readonly consumeUrls: readonly string[];
-  /** Run once `disruptAt` publishes have resolved (the consumer is behind them); resolves when the disruption is over (nodes back, proxy gone…). */
+  /**
+   * Run once `disruptAt` publishes have resolved (the consumer is behind them); resolves once the
+   * fault is done (a node killed, a connection blackholed and noticed). From its start to the
+   * consumer consuming again is `consumersBackMs`.
+   */
   readonly disrupt: (run: StreamRun) => Promise<void>;
+  /** Run after the consumer is back: undo the fault (restart the node…). */
+  readonly recover?: () => Promise<void>;
   /** @default events / 3 */
   readonly disruptAt?: number;
   /** @default 10 */
@@ -34,6 +40,8 @@ export interface StreamOptions {
   readonly window?: number;
   /** How long the whole drain may take. @default 120000 */
   readonly drainTimeoutMs?: number;
+  /** Declare the service queue over a connection to this URL first, so that its node leads it. @default the consumer's node */
+  readonly leaderUrl?: string;
   /** The consumer's own options (e.g. a heartbeat, a proxy in front). */
   readonly consumerTransport?: (urls: readonly string[]) => AmqpTransport;
 }
@@ -64,6 +72,10 @@ export interface StreamResult {
   readonly consumersBackMs: number;
   /** The node URLs the consumer connected to, in order. */
   readonly consumerNodes: readonly string[];
+  /** `delay-stalled` events of the consumer's transport, with `health().stalledDelayQueues` right then. */
+  readonly delayStalls: readonly { readonly event: StalledDelayQueue; readonly health: readonly StalledDelayQueue[] }[];
+  /** `consumer-missing` events of the consumer's transport. */
+  readonly consumersMissing: readonly string[];
 }
 
 function percentile(sorted: readonly number[], p: number): number {
@@ -75,7 +87,8 @@ export function describe(label: string, r: StreamResult): string {
   return (
     `${label}: ${r.published} published, ${r.missing.length} missing, ${r.duplicates} duplicates, ${r.retried} retried; ` +
     `consumers back after ${(r.consumersBackMs / 1000).toFixed(1)} s, drain ${(r.drainMs / 1000).toFixed(1)} s, ` +
-    `p99 ${r.p99Ms} ms, max ${(r.maxLatencyMs / 1000).toFixed(1)} s, worst retry ${(r.worstRetryOverBackoffMs / 1000).toFixed(1)} s over its backoff`
+    `p99 ${r.p99Ms} ms, max ${(r.maxLatencyMs / 1000).toFixed(1)} s, worst retry ${(r.worstRetryOverBackoffMs / 1000).toFixed(1)} s over its backoff` +
+    (r.delayStalls.length > 0 ? `; delay-stalled reported ${r.delayStalls.length}× (${r.delayStalls.map((s) => s.event.delayQueue.replace(/.*\.retry\./, 'retry.')).join(', ')})` : '')
   );
 }
 
@@ -98,8 +111,15 @@ export async function runStream(options: StreamOptions): Promise<StreamResult> {
   let duplicates = 0;
   const reachedDisruption = new Deferred<void>();
   const consumerNodes: string[] = [];
+  const delayStalls: { event: StalledDelayQueue; health: readonly StalledDelayQueue[] }[] = [];
+  const consumersMissing: string[] = [];
   consumerTransport.subscribe((e: TransportEvent) => {
     if (e.type === 'connected' && e.url) consumerNodes.push(e.url);
+    if (e.type === 'delay-stalled') {
+      const { type: _, ...event } = e;
+      delayStalls.push({ event, health: consumerTransport.health().stalledDelayQueues ?? [] });
+    }
+    if (e.type === 'consumer-missing') consumersMissing.push(e.queue);
   });
 
   consumer
@@ -115,6 +135,14 @@ export async function runStream(options: StreamOptions): Promise<StreamResult> {
     });
 
   try {
+    if (options.leaderUrl !== undefined) {
+      const placer = new AmqpTransport({ url: options.leaderUrl, logger: silentLogger });
+      try {
+        await placer.declare({ exchanges: [], queues: [{ name: queue, durable: true, autoDelete: false, queueType: 'quorum', bindings: [] }] });
+      } finally {
+        await placer.close();
+      }
+    }
     await consumer.start();
     await publisher.start();
     const run: StreamRun = { queue, consumer: consumerTransport, publisher: publisherTransport };
@@ -125,6 +153,7 @@ export async function runStream(options: StreamOptions): Promise<StreamResult> {
       await options.disrupt(run);
       await waitFor(consumerBack, { timeoutMs: CONSUMERS_BACK_MS * 4, intervalMs: 20, message: `the consumer of ${queue} back` });
       consumersBackMs = Date.now() - from;
+      await options.recover?.();
     });
 
     const resolved = new Set<number>();
@@ -170,6 +199,8 @@ export async function runStream(options: StreamOptions): Promise<StreamResult> {
       worstRetryOverBackoffMs: worstRetry,
       consumersBackMs,
       consumerNodes,
+      delayStalls,
+      consumersMissing,
     };
   } finally {
     await Promise.allSettled([consumer.close({ timeoutMs: 5000 }), publisher.close({ timeoutMs: 5000 })]);
