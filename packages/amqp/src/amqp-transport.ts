@@ -177,11 +177,17 @@ export class AmqpTransport implements Transport {
       const now = Date.now();
       this.consumerWatch.check(this.consumers, now);
       const connected = this.connection.connected;
-      (connected ? this.delayWatch.check(now, (q) => this.declarer.messageCount(q)) : Promise.resolve())
+      (connected ? this.delayWatch.check(now, (q) => this.declarer.queueStat(q), (q) => this.ownConsumers(q)) : Promise.resolve())
         .catch((error: unknown) => this.o.logger.debug(`delay watch: ${(error as Error).message}`))
         .finally(() => (this.watching = false));
     }, this.o.watchIntervalMs);
     this.watchTimer.unref();
+  }
+
+  private ownConsumers(queue: string): number {
+    let n = 0;
+    for (const c of this.consumers) if (c.queue === queue && !c.cancelled) n++;
+    return n;
   }
 
   close(): Promise<void> {

@@ -140,12 +140,15 @@ export class Declarer {
     this.delayQueues.delete(delayQueueName(queue, bucketMs));
   }
 
-  /** How many messages the broker holds in a queue (a passive check); 0 when it does not exist. */
-  async messageCount(queue: string): Promise<number> {
+  /** Messages ready in a queue and its consumers, as the broker counts them (a passive declare); zeros when it does not exist. */
+  async queueStat(queue: string): Promise<{ messageCount: number; consumerCount: number }> {
     try {
-      return await this.serialised(() => this.onChannel(async (ch) => (await ch.checkQueue(queue)).messageCount, `queue '${queue}'`));
+      return await this.serialised(() => this.onChannel(async (ch) => {
+        const ok = await ch.checkQueue(queue);
+        return { messageCount: ok.messageCount, consumerCount: ok.consumerCount };
+      }, `queue '${queue}'`));
     } catch (error) {
-      if ((error instanceof TopologyError ? (error.cause as { code?: number } | undefined) : undefined)?.code === 404) return 0;
+      if ((error instanceof TopologyError ? (error.cause as { code?: number } | undefined) : undefined)?.code === 404) return { messageCount: 0, consumerCount: 0 };
       throw error;
     }
   }

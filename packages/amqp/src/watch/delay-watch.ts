@@ -10,6 +10,12 @@ interface Watched {
 /** Bound of the retries remembered at once: beyond it the oldest are forgotten (never a leak). */
 const MAX_TRACKED = 100_000;
 
+/** What the broker says of a service queue (a passive declare). */
+export interface QueueStat {
+  readonly messageCount: number;
+  readonly consumerCount: number;
+}
+
 /**
  * Notices retries sitting in a delay queue well past their delay. A delay queue gives an expired
  * retry back to its service queue inside the broker (dead-lettering); when that stalls (a quorum
@@ -17,11 +23,12 @@ const MAX_TRACKED = 100_000;
  * default, after the target's leader died), nothing else would show it.
  *
  * It remembers the retries this process sent (by message id and attempt) until they come back.
- * When some are overdue by more than `graceMs`, it asks the broker how many messages the delay
- * queue holds: more than this process's retries that are not yet due means old ones are stuck
- * there: a `delay-stalled` event, and `health().stalledDelayQueues` until they are back
- * (`delay-recovered`). When the queue holds no more than that, the overdue retries left it (to a
- * competing consumer, say) and are forgotten.
+ * When some are overdue by more than `graceMs`, it asks the broker about the service queue. Empty,
+ * with this process its only consumer, means the overdue retries are not waiting there nor at
+ * another consumer: they are still in the delay queue. That is a `delay-stalled` event, and
+ * `health().stalledDelayQueues` until they are back (`delay-recovered`). While the service queue
+ * holds messages the answer waits (they may be among them); with other processes consuming too,
+ * the overdue retries may have gone to them, so they are forgotten.
  */
 export class DelayWatch {
   private readonly watched = new Map<string, Watched>();
@@ -70,43 +77,53 @@ export class DelayWatch {
     this.watched.get(delayQueue)?.due.delete(key);
   }
 
-  /** One round: `messageCount` asks the broker how many messages a queue holds. */
-  async check(now: number, messageCount: (queue: string) => Promise<number>): Promise<void> {
+  /**
+   * One round. `stat` asks the broker about a service queue; `ownConsumers` says how many of its
+   * consumers are this process's.
+   */
+  async check(now: number, stat: (queue: string) => Promise<QueueStat>, ownConsumers: (queue: string) => number): Promise<void> {
+    const verdicts = new Map<string, Promise<'stuck' | 'elsewhere' | 'unknown'>>();
     for (const [delayQueue, w] of this.watched) {
       let overdue = 0;
       let oldestDue = Infinity;
-      let notYetDue = 0;
       for (const dueAt of w.due.values()) {
-        if (now - dueAt > this.graceMs) {
-          overdue++;
-          oldestDue = Math.min(oldestDue, dueAt);
-        } else notYetDue++;
+        if (now - dueAt <= this.graceMs) continue;
+        overdue++;
+        oldestDue = Math.min(oldestDue, dueAt);
       }
       if (overdue === 0) {
         this.recovered(delayQueue, w);
         if (w.due.size === 0) this.watched.delete(delayQueue);
         continue;
       }
-      const held = await messageCount(delayQueue);
-      if (held > notYetDue) {
-        const first = w.stalled === undefined;
-        w.stalled = { queue: w.queue, delayQueue, overdue, overdueMs: now - oldestDue };
-        if (first) {
-          this.logger.warn(
-            `${overdue} retries of '${w.queue}' are still in '${delayQueue}' ${Math.round((now - oldestDue) / 1000)} s after they were due back ` +
-              `(it holds ${held}); on a cluster, see dead_letter_worker_publisher_confirm_timeout in docs/operations.md`,
-          );
-          this.emit({ type: 'delay-stalled', ...w.stalled });
-        }
-      } else {
-        // the overdue ones are not in the delay queue any more: another process took them, or they were purged
-        for (const [key, dueAt] of [...w.due]) {
-          if (now - dueAt <= this.graceMs) continue;
-          w.due.delete(key);
-          this.index.delete(key);
-        }
-        this.recovered(delayQueue, w);
+      let verdict = verdicts.get(w.queue);
+      if (!verdict) {
+        verdict = stat(w.queue).then((s) => (s.consumerCount > ownConsumers(w.queue) ? 'elsewhere' : s.messageCount > 0 ? 'unknown' : 'stuck'));
+        verdicts.set(w.queue, verdict);
       }
+      const v = await verdict;
+      if (v === 'unknown') continue;
+      if (v === 'elsewhere') {
+        this.forgetOverdue(w, now);
+        this.recovered(delayQueue, w);
+        continue;
+      }
+      const first = w.stalled === undefined;
+      w.stalled = { queue: w.queue, delayQueue, overdue, overdueMs: now - oldestDue };
+      if (!first) continue;
+      this.logger.warn(
+        `${overdue} retries of '${w.queue}' are still in '${delayQueue}' ${Math.round((now - oldestDue) / 1000)} s after they were due back; ` +
+          `on a cluster, see dead_letter_worker_publisher_confirm_timeout in docs/operations.md`,
+      );
+      this.emit({ type: 'delay-stalled', ...w.stalled });
+    }
+  }
+
+  private forgetOverdue(w: Watched, now: number): void {
+    for (const [key, dueAt] of [...w.due]) {
+      if (now - dueAt <= this.graceMs) continue;
+      w.due.delete(key);
+      this.index.delete(key);
     }
   }
 

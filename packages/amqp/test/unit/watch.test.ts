@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { silentLogger, type TransportEvent } from '@tidings/core';
-import { ConsumerWatch, DelayWatch, type WatchedConsumer } from '../../src/watch';
+import { ConsumerWatch, DelayWatch, type QueueStat, type WatchedConsumer } from '../../src/watch';
 
 describe('ConsumerWatch', () => {
   const consumer = (queue: string, active: boolean, cancelled = false): WatchedConsumer => ({ queue, active, cancelled });
@@ -55,60 +55,65 @@ describe('ConsumerWatch', () => {
 });
 
 describe('DelayWatch', () => {
-  const setup = (): { watch: DelayWatch; events: TransportEvent[]; asked: string[]; held: Map<string, number>; count: (q: string) => Promise<number> } => {
+  const setup = () => {
     const events: TransportEvent[] = [];
     const asked: string[] = [];
-    const held = new Map<string, number>();
+    const stats = new Map<string, QueueStat>();
     const watch = new DelayWatch(30_000, (e) => events.push(e), silentLogger);
-    return { watch, events, asked, held, count: async (q) => (asked.push(q), held.get(q) ?? 0) };
+    const stat = async (q: string): Promise<QueueStat> => (asked.push(q), stats.get(q) ?? { messageCount: 0, consumerCount: 1 });
+    const check = (now: number): Promise<void> => watch.check(now, stat, () => 1);
+    return { watch, events, asked, stats, check };
   };
+  const dq = 'billing.retry.1024ms';
 
   it('asks nothing of the broker while no retry is overdue', async () => {
-    const { watch, asked, count } = setup();
-    watch.sent('billing', 'billing.retry.1024ms', 'm1', 2, 1024);
-    await watch.check(1024 + 30_000, count);
+    const { watch, asked, check } = setup();
+    watch.sent('billing', dq, 'm1', 2, 1024);
+    await check(1024 + 30_000);
     expect(asked).to.deep.equal([]);
     expect(watch.tracking).to.equal(true);
   });
 
   it('forgets a retry that came back, by message id and attempt', async () => {
-    const { watch, asked, count } = setup();
-    watch.sent('billing', 'billing.retry.1024ms', 'm1', 2, 1024);
+    const { watch, asked, check } = setup();
+    watch.sent('billing', dq, 'm1', 2, 1024);
     watch.arrived('billing', 'm1', 1); // the original again (a redelivery), not the retry
     expect(watch.tracking).to.equal(true);
     watch.arrived('billing', 'm1', 2);
     expect(watch.tracking).to.equal(false);
-    await watch.check(100_000, count);
+    await check(100_000);
     expect(asked).to.deep.equal([]);
   });
 
-  it('reports a delay queue still holding more than the retries not yet due, once, until they come back', async () => {
-    const { watch, events, held, count } = setup();
-    const dq = 'billing.retry.1024ms';
+  it('reports overdue retries once the service queue is empty and this process its only consumer, once, until they come back', async () => {
+    const { watch, events, stats, asked, check } = setup();
     watch.sent('billing', dq, 'old', 2, 1_000);
     watch.sent('billing', dq, 'new', 2, 40_000);
-    held.set(dq, 2); // the overdue one is still in there
-    await watch.check(35_000, count);
-    await watch.check(36_000, count);
+    stats.set('billing', { messageCount: 12, consumerCount: 1 });
+    await check(35_000);
+    expect(asked, 'the service queue was asked about').to.deep.equal(['billing']);
+    expect(events, 'it may be among the 12 waiting in the service queue').to.deep.equal([]);
+    stats.set('billing', { messageCount: 0, consumerCount: 1 });
+    await check(35_000);
+    await check(36_000);
     expect(events).to.deep.equal([{ type: 'delay-stalled', queue: 'billing', delayQueue: dq, overdue: 1, overdueMs: 34_000 }]);
     expect(watch.stalled).to.deep.equal([{ queue: 'billing', delayQueue: dq, overdue: 1, overdueMs: 35_000 }]);
     watch.arrived('billing', 'old', 2);
-    await watch.check(37_000, count);
+    await check(37_000);
     expect(events[1]).to.deep.equal({ type: 'delay-recovered', queue: 'billing', delayQueue: dq });
     expect(watch.stalled).to.deep.equal([]);
   });
 
-  it('forgets overdue retries the delay queue no longer holds (another process took them), without a report', async () => {
-    const { watch, events, held, count } = setup();
-    const dq = 'billing.retry.1024ms';
+  it('forgets overdue retries when other processes consume the queue too (they may have them), without a report', async () => {
+    const { watch, events, stats, check } = setup();
     watch.sent('billing', dq, 'elsewhere', 2, 1_000);
     watch.sent('billing', dq, 'fresh', 2, 40_000);
-    held.set(dq, 1); // only the fresh one
-    await watch.check(35_000, count);
+    stats.set('billing', { messageCount: 0, consumerCount: 3 });
+    await check(35_000);
     expect(events).to.deep.equal([]);
-    held.set(dq, 5); // others' retries arrive: the forgotten one does not make it a stall
-    await watch.check(36_000, count);
-    expect(events).to.deep.equal([]);
+    stats.set('billing', { messageCount: 0, consumerCount: 1 });
+    await check(36_000);
+    expect(events, 'the forgotten one is not reported later').to.deep.equal([]);
     expect(watch.tracking, 'the fresh one is still awaited').to.equal(true);
   });
 });
