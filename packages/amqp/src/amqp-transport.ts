@@ -84,7 +84,7 @@ export class AmqpTransport implements Transport {
     const emit = (event: TransportEvent): void => this.events.emit(event);
     this.consumerWatch = new ConsumerWatch(this.o.consumerGraceMs, emit, watchLogger);
     this.delayWatch = new DelayWatch(this.o.delayGraceMs, emit, watchLogger);
-    const copies = new Copies(this.publisher, this.declarer, (...args) => this.delayWatch.sent(...args));
+    const copies = new Copies(this.publisher, this.declarer, this.delayWatch);
     this.consumerHost = {
       logger: logger.child('consume'),
       openChannel: () => this.connection.openChannel((err) => this.events.error(err)),

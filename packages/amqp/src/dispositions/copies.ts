@@ -7,8 +7,14 @@ import { copyOptions } from '../wire';
 
 export type CopyDisposition = Exclude<Disposition, { action: 'ack' }>;
 
-/** Told of every retry the broker confirmed into a delay queue (the delay watch). */
-export type RetrySent = (queue: string, delayQueue: string, messageId: string, attempt: number, dueAt: number) => void;
+/** Told of every retry sent to a delay queue (the delay watch). */
+export interface RetryWatch {
+  sending(queue: string, delayQueue: string, messageId: string, attempt: number, dueAt: number): void;
+  /** The broker did not take it. */
+  unsent(queue: string, messageId: string, attempt: number): void;
+}
+
+const UNWATCHED: RetryWatch = { sending: () => undefined, unsent: () => undefined };
 
 /**
  * Carries out retries and dead letters by publishing a confirmed copy of the delivery: to the
@@ -19,7 +25,7 @@ export class Copies {
   constructor(
     private readonly publisher: Publisher,
     private readonly declarer: Declarer,
-    private readonly retrySent: RetrySent = () => undefined,
+    private readonly watch: RetryWatch = UNWATCHED,
   ) {}
 
   send(delivery: Delivery, msg: ConsumeMessage, disposition: CopyDisposition): Promise<void> {
@@ -32,8 +38,15 @@ export class Copies {
     const send = async (): Promise<void> => {
       const target = await this.declarer.delayQueue(delivery.queue, bucketMs);
       const messageId = delivery.properties.messageId;
-      await this.publisher.publish({ exchange: '', routingKey: target, content: msg.content, messageId, options: copyOptions(msg, headers) }, true);
-      if (messageId !== undefined) this.retrySent(delivery.queue, target, messageId, delivery.attempt + 1, Date.now() + bucketMs);
+      const attempt = delivery.attempt + 1;
+      // Watched before it is sent: after a failover the confirm can come later than the retry itself
+      this.watch.sending(delivery.queue, target, messageId, attempt, Date.now() + bucketMs);
+      try {
+        await this.publisher.publish({ exchange: '', routingKey: target, content: msg.content, messageId, options: copyOptions(msg, headers) }, true);
+      } catch (error) {
+        this.watch.unsent(delivery.queue, messageId, attempt);
+        throw error;
+      }
     };
     try {
       await send();

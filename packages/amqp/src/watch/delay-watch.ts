@@ -50,8 +50,8 @@ export class DelayWatch {
     return this.index.size > 0;
   }
 
-  /** A retry of `messageId`, to be delivered as `attempt`, was confirmed into `delayQueue`, due back at `dueAt`. */
-  sent(queue: string, delayQueue: string, messageId: string, attempt: number, dueAt: number): void {
+  /** A retry of `messageId`, to be delivered as `attempt`, is being sent to `delayQueue`, due back at `dueAt`. */
+  sending(queue: string, delayQueue: string, messageId: string, attempt: number, dueAt: number): void {
     const key = `${queue}\u0000${messageId}\u0000${attempt}`;
     let w = this.watched.get(delayQueue);
     if (!w) {
@@ -65,6 +65,11 @@ export class DelayWatch {
       this.index.delete(oldest);
       this.watched.get(where)?.due.delete(oldest);
     }
+  }
+
+  /** The broker refused the retry (it stays with the original delivery). */
+  unsent(queue: string, messageId: string, attempt: number): void {
+    this.arrived(queue, messageId, attempt);
   }
 
   /** A delivery arrived: if it is a retry this process sent, it is back. */

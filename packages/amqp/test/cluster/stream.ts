@@ -38,6 +38,11 @@ export interface StreamOptions {
   readonly failEvery?: number;
   /** Publishes in flight at once. @default 200 */
   readonly window?: number;
+  /**
+   * How far the publisher may run ahead of the consumer, in events: a stream, not a burst, so
+   * that latencies measure the fault rather than a backlog in the queue. @default 1000
+   */
+  readonly maxAhead?: number;
   /** How long the whole drain may take. @default 120000 */
   readonly drainTimeoutMs?: number;
   /** Declare the service queue over a connection to this URL first, so that its node leads it. @default the consumer's node */
@@ -95,6 +100,7 @@ export function describe(label: string, r: StreamResult): string {
 export async function runStream(options: StreamOptions): Promise<StreamResult> {
   const failEvery = options.failEvery ?? 10;
   const window = options.window ?? 200;
+  const maxAhead = options.maxAhead ?? 1000;
   const disruptAt = options.disruptAt ?? Math.floor(options.events / 3);
   const queue = `${uniquePrefix('cluster')}billing`;
   const reconnect = { initialDelayMs: 100, maxDelayMs: 1000 };
@@ -163,6 +169,9 @@ export async function runStream(options: StreamOptions): Promise<StreamResult> {
     const worker = async (): Promise<void> => {
       while (next <= options.events) {
         const id = next++;
+        if (id - handledAt.size > maxAhead) {
+          await waitFor(() => id - handledAt.size <= maxAhead, { timeoutMs: options.drainTimeoutMs ?? 600_000, intervalMs: 10, message: 'the consumer catching up' });
+        }
         publishedAt.set(id, Date.now());
         try {
           await publisher.publish(Order.submit, Order.sample(id));

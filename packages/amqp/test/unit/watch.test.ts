@@ -68,7 +68,7 @@ describe('DelayWatch', () => {
 
   it('asks nothing of the broker while no retry is overdue', async () => {
     const { watch, asked, check } = setup();
-    watch.sent('billing', dq, 'm1', 2, 1024);
+    watch.sending('billing', dq, 'm1', 2, 1024);
     await check(1024 + 30_000);
     expect(asked).to.deep.equal([]);
     expect(watch.tracking).to.equal(true);
@@ -76,7 +76,7 @@ describe('DelayWatch', () => {
 
   it('forgets a retry that came back, by message id and attempt', async () => {
     const { watch, asked, check } = setup();
-    watch.sent('billing', dq, 'm1', 2, 1024);
+    watch.sending('billing', dq, 'm1', 2, 1024);
     watch.arrived('billing', 'm1', 1); // the original again (a redelivery), not the retry
     expect(watch.tracking).to.equal(true);
     watch.arrived('billing', 'm1', 2);
@@ -87,8 +87,8 @@ describe('DelayWatch', () => {
 
   it('reports overdue retries once the service queue is empty and this process its only consumer, once, until they come back', async () => {
     const { watch, events, stats, asked, check } = setup();
-    watch.sent('billing', dq, 'old', 2, 1_000);
-    watch.sent('billing', dq, 'new', 2, 40_000);
+    watch.sending('billing', dq, 'old', 2, 1_000);
+    watch.sending('billing', dq, 'new', 2, 40_000);
     stats.set('billing', { messageCount: 12, consumerCount: 1 });
     await check(35_000);
     expect(asked, 'the service queue was asked about').to.deep.equal(['billing']);
@@ -106,8 +106,8 @@ describe('DelayWatch', () => {
 
   it('forgets overdue retries when other processes consume the queue too (they may have them), without a report', async () => {
     const { watch, events, stats, check } = setup();
-    watch.sent('billing', dq, 'elsewhere', 2, 1_000);
-    watch.sent('billing', dq, 'fresh', 2, 40_000);
+    watch.sending('billing', dq, 'elsewhere', 2, 1_000);
+    watch.sending('billing', dq, 'fresh', 2, 40_000);
     stats.set('billing', { messageCount: 0, consumerCount: 3 });
     await check(35_000);
     expect(events).to.deep.equal([]);
