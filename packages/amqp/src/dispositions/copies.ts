@@ -10,11 +10,13 @@ export type CopyDisposition = Exclude<Disposition, { action: 'ack' }>;
 /** Told of every retry sent to a delay queue (the delay watch). */
 export interface RetryWatch {
   sending(queue: string, delayQueue: string, messageId: string, attempt: number, dueAt: number): void;
+  /** The broker confirmed it: it is due `delayMs` from now (the publish may have waited for a connection). */
+  confirmed(queue: string, messageId: string, attempt: number, dueAt: number): void;
   /** The broker did not take it. */
   unsent(queue: string, messageId: string, attempt: number): void;
 }
 
-const UNWATCHED: RetryWatch = { sending: () => undefined, unsent: () => undefined };
+const UNWATCHED: RetryWatch = { sending: () => undefined, confirmed: () => undefined, unsent: () => undefined };
 
 /**
  * Carries out retries and dead letters by publishing a confirmed copy of the delivery: to the
@@ -47,6 +49,7 @@ export class Copies {
         this.watch.unsent(delivery.queue, messageId, attempt);
         throw error;
       }
+      this.watch.confirmed(delivery.queue, messageId, attempt, Date.now() + bucketMs);
     };
     try {
       await send();

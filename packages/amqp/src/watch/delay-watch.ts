@@ -67,6 +67,14 @@ export class DelayWatch {
     }
   }
 
+  /** The broker confirmed the retry: due back `dueAt`, unless it is already back. */
+  confirmed(queue: string, messageId: string, attempt: number, dueAt: number): void {
+    const key = `${queue}\u0000${messageId}\u0000${attempt}`;
+    const delayQueue = this.index.get(key);
+    if (delayQueue === undefined) return;
+    this.watched.get(delayQueue)?.due.set(key, dueAt);
+  }
+
   /** The broker refused the retry (it stays with the original delivery). */
   unsent(queue: string, messageId: string, attempt: number): void {
     this.arrived(queue, messageId, attempt);

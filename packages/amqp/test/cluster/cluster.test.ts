@@ -31,6 +31,16 @@ export function expectSound(label: string, r: StreamResult): void {
   expect(r.delayStalls, `${label}: no delay queue reported stalled while every retry came back in time`).to.deep.equal([]);
 }
 
+/** What the broker holds in a queue: ready, unacknowledged, in all, and its leader. */
+function inspect(cluster: Cluster): (queue: string) => Promise<string> {
+  return async (queue) => {
+    const asked = cluster.nodes.find((n) => n.running);
+    if (!asked) return 'no node running';
+    const rows = JSON.parse(await asked.ctl(['list_queues', 'name', 'messages_ready', 'messages_unacknowledged', 'messages', 'leader', '--formatter', 'json', '-q'])) as Record<string, unknown>[];
+    return JSON.stringify(rows.find((r) => r.name === queue) ?? 'gone');
+  };
+}
+
 /** Waits until every quorum queue has enough members online that one more node may go. */
 async function settled(cluster: Cluster): Promise<void> {
   for (const n of cluster.nodes) if (n.running) await n.tool('rabbitmq-upgrade', ['await_online_quorum_plus_one', '-t', '120'], 130_000);
@@ -58,6 +68,7 @@ describe('On a 3-node RabbitMQ cluster', function () {
       const c = cluster.get();
       const [pub, con] = [c.nodes[0]!, c.nodes[1]!];
       const r = await runStream({
+        inspect: inspect(c),
         events: EVENTS,
         publishUrls: from(c, pub),
         consumeUrls: from(c, con),
@@ -74,6 +85,7 @@ describe('On a 3-node RabbitMQ cluster', function () {
       const c = cluster.get();
       const [pub, con, leader] = [c.nodes[0]!, c.nodes[1]!, c.nodes[2]!];
       const r = await runStream({
+        inspect: inspect(c),
         events: EVENTS,
         publishUrls: from(c, pub),
         consumeUrls: from(c, con),
@@ -91,6 +103,7 @@ describe('On a 3-node RabbitMQ cluster', function () {
       const c = cluster.get();
       const [pub, con, leader] = [c.nodes[0]!, c.nodes[1]!, c.nodes[2]!];
       const r = await runStream({
+        inspect: inspect(c),
         events: EVENTS,
         publishUrls: from(c, pub),
         consumeUrls: from(c, con),
@@ -111,6 +124,7 @@ describe('On a 3-node RabbitMQ cluster', function () {
     const [pub, con] = [c.nodes[0]!, c.nodes[1]!];
     let slowestBackMs = 0;
     const r = await runStream({
+      inspect: inspect(c),
       events: EVENTS,
       publishUrls: from(c, pub),
       consumeUrls: from(c, con),
@@ -142,6 +156,7 @@ describe('On a 3-node RabbitMQ cluster', function () {
       proxy = await tcpProxy(con.url);
       const through = proxy.via(con.url);
       const r = await runStream({
+        inspect: inspect(c),
         events: EVENTS,
         publishUrls: from(c, pub),
         consumeUrls: [through, ...from(c, con).slice(1)],

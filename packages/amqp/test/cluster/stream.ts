@@ -47,6 +47,8 @@ export interface StreamOptions {
   readonly drainTimeoutMs?: number;
   /** Declare the service queue over a connection to this URL first, so that its node leads it. @default the consumer's node */
   readonly leaderUrl?: string;
+  /** Asks the broker about a delay queue reported stalled (what it holds), for the log. */
+  readonly inspect?: (delayQueue: string) => Promise<string>;
   /** The consumer's own options (e.g. a heartbeat, a proxy in front). */
   readonly consumerTransport?: (urls: readonly string[]) => AmqpTransport;
 }
@@ -78,7 +80,7 @@ export interface StreamResult {
   /** The node URLs the consumer connected to, in order. */
   readonly consumerNodes: readonly string[];
   /** `delay-stalled` events of the consumer's transport, with `health().stalledDelayQueues` right then. */
-  readonly delayStalls: readonly { readonly event: StalledDelayQueue; readonly health: readonly StalledDelayQueue[] }[];
+  readonly delayStalls: readonly { readonly event: StalledDelayQueue; readonly health: readonly StalledDelayQueue[]; broker?: string }[];
   /** `consumer-missing` events of the consumer's transport. */
   readonly consumersMissing: readonly string[];
 }
@@ -93,7 +95,9 @@ export function describe(label: string, r: StreamResult): string {
     `${label}: ${r.published} published, ${r.missing.length} missing, ${r.duplicates} duplicates, ${r.retried} retried; ` +
     `consumers back after ${(r.consumersBackMs / 1000).toFixed(1)} s, drain ${(r.drainMs / 1000).toFixed(1)} s, ` +
     `p99 ${r.p99Ms} ms, max ${(r.maxLatencyMs / 1000).toFixed(1)} s, worst retry ${(r.worstRetryOverBackoffMs / 1000).toFixed(1)} s over its backoff` +
-    (r.delayStalls.length > 0 ? `; delay-stalled reported ${r.delayStalls.length}× (${r.delayStalls.map((s) => s.event.delayQueue.replace(/.*\.retry\./, 'retry.')).join(', ')})` : '')
+    (r.delayStalls.length > 0
+      ? `; delay-stalled reported ${r.delayStalls.length}× (${r.delayStalls.map((s) => `${s.event.delayQueue.replace(/.*\.retry\./, 'retry.')}: ${s.event.overdue} overdue by ${s.event.overdueMs} ms, broker: ${s.broker ?? '?'}`).join('; ')})`
+      : '')
   );
 }
 
@@ -117,13 +121,18 @@ export async function runStream(options: StreamOptions): Promise<StreamResult> {
   let duplicates = 0;
   const reachedDisruption = new Deferred<void>();
   const consumerNodes: string[] = [];
-  const delayStalls: { event: StalledDelayQueue; health: readonly StalledDelayQueue[] }[] = [];
+  const delayStalls: { event: StalledDelayQueue; health: readonly StalledDelayQueue[]; broker?: string }[] = [];
   const consumersMissing: string[] = [];
   consumerTransport.subscribe((e: TransportEvent) => {
     if (e.type === 'connected' && e.url) consumerNodes.push(e.url);
     if (e.type === 'delay-stalled') {
       const { type: _, ...event } = e;
-      delayStalls.push({ event, health: consumerTransport.health().stalledDelayQueues ?? [] });
+      const stall: (typeof delayStalls)[number] = { event, health: consumerTransport.health().stalledDelayQueues ?? [] };
+      delayStalls.push(stall);
+      options.inspect?.(event.delayQueue).then(
+        (answer) => (stall.broker = answer),
+        (error: unknown) => (stall.broker = String(error)),
+      );
     }
     if (e.type === 'consumer-missing') consumersMissing.push(e.queue);
   });

@@ -85,6 +85,20 @@ describe('DelayWatch', () => {
     expect(asked).to.deep.equal([]);
   });
 
+  it('counts the delay from the confirm, and forgets a retry that came back before its confirm did', async () => {
+    const { watch, events, asked, check } = setup();
+    watch.sending('billing', dq, 'slow', 2, 1_000); // sent into a connection that died: confirmed on the next one
+    watch.confirmed('billing', 'slow', 2, 60_000);
+    await check(40_000);
+    expect(asked, 'not overdue: due 1 s after its confirm').to.deep.equal([]);
+    watch.sending('billing', dq, 'fast', 2, 1_000);
+    watch.arrived('billing', 'fast', 2); // back before the confirm came (a confirm delayed by a failover)
+    watch.confirmed('billing', 'fast', 2, 2_000);
+    watch.arrived('billing', 'slow', 2);
+    expect(watch.tracking, 'a late confirm does not track it again').to.equal(false);
+    expect(events).to.deep.equal([]);
+  });
+
   it('reports overdue retries once the service queue is empty and this process its only consumer, once, until they come back', async () => {
     const { watch, events, stats, asked, check } = setup();
     watch.sending('billing', dq, 'old', 2, 1_000);
