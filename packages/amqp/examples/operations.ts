@@ -29,21 +29,39 @@ export function certificateLoginTransport(): AmqpTransport {
   });
 }
 
-/** A three-node cluster: URLs are tried in turn, on start-up and after every lost connection. */
+/** A three-node cluster: every URL, shuffled per process so a fleet spreads over the nodes; quorum queues. */
 export function clusterBus(): EventBus {
   const transport = new AmqpTransport({
     url: ['amqp://billing:secret@rabbit-1:5672', 'amqp://billing:secret@rabbit-2:5672', 'amqp://billing:secret@rabbit-3:5672'],
+    urlOrder: 'shuffled',
     connectionName: `billing@${process.env.HOSTNAME ?? 'local'}`,
-    heartbeatSeconds: 15,
+    heartbeatSeconds: 5,
     reconnect: { initialDelayMs: 200, maxDelayMs: 10_000 },
     logger: consoleLogger('info'),
   });
-  const bus = new EventBus({ service: 'billing', transport });
+  // every queue of this bus is a quorum queue, with its dead-letter and delay queues
+  const bus = new EventBus({ service: 'billing', transport, queueType: 'quorum' });
   bus
-    .queue('billing_order', { type: 'quorum' }) // replicated on the cluster's nodes
+    .queue('billing_order')
     .bind(SHOP, 'order.*.submit')
     .on(Order.submit, async (order) => console.log(`charging ${order.id}`));
   return bus;
+}
+
+/** What a cluster's failures look like from the service: alerts on the watchdogs' events. */
+export function watchCluster(transport: AmqpTransport): () => void {
+  return transport.subscribe((event) => {
+    if (event.type === 'connected') console.info(`on RabbitMQ node ${event.url}`);
+    if (event.type === 'disconnected' && event.error) console.warn(`lost RabbitMQ node ${event.url}: ${event.error.message}`);
+    if (event.type === 'consumer-missing') console.error(`not consuming '${event.queue}' for ${event.sinceMs} ms`);
+    if (event.type === 'delay-stalled') console.error(`${event.overdue} retries of '${event.queue}' stuck in '${event.delayQueue}'`);
+  });
+}
+
+/** Readiness that also fails while a consumer is missing or retries are stuck. */
+export function readyOnCluster(bus: EventBus): boolean {
+  const { state, transport } = bus.health();
+  return state === 'started' && transport.connected && !transport.missingConsumers && !transport.stalledDelayQueues;
 }
 
 /** Readiness for a load balancer or Kubernetes probe. */

@@ -21,6 +21,7 @@ import { resolveOptions, type AmqpTransportOptions, type ResolvedOptions } from 
 import { PublishChannel } from './publishing/publish-channel';
 import { Publisher } from './publishing/publisher';
 import { Declarer } from './topology/declarer';
+import { ConsumerWatch, DelayWatch } from './watch';
 import { publishOptions } from './wire';
 
 /**
@@ -42,6 +43,10 @@ export class AmqpTransport implements Transport {
   private readonly publishChannel: PublishChannel;
   private readonly consumers = new Set<AmqpConsumer>();
   private readonly consumerHost: ConsumerHost;
+  private readonly consumerWatch: ConsumerWatch;
+  private readonly delayWatch: DelayWatch;
+  private watchTimer: NodeJS.Timeout | undefined;
+  private watching = false;
   private closing: Promise<void> | undefined;
   private telemetryFor: object | undefined;
   private telemetryValue: TransportTelemetry = { system: 'rabbitmq' };
@@ -78,7 +83,11 @@ export class AmqpTransport implements Transport {
     this.declarer = new Declarer(() => this.connection.current, this.events, logger);
     this.publisher = new Publisher(this.o.publishBufferSize, logger.child('publish'));
     this.publishChannel = new PublishChannel(this.publisher, this.declarer, this.events, logger, backoff, (model) => this.connection.current === model && this.connection.state !== 'closed');
-    const copies = new Copies(this.publisher, this.declarer);
+    const watchLogger = logger.child('watch');
+    const emit = (event: TransportEvent): void => this.events.emit(event);
+    this.consumerWatch = new ConsumerWatch(this.o.consumerGraceMs, emit, watchLogger);
+    this.delayWatch = new DelayWatch(this.o.delayGraceMs, emit, watchLogger);
+    const copies = new Copies(this.publisher, this.declarer, this.delayWatch);
     this.consumerHost = {
       logger: logger.child('consume'),
       openChannel: () => this.connection.openChannel((err) => this.events.error(err)),
@@ -87,6 +96,9 @@ export class AmqpTransport implements Transport {
       redeclareQueue: (queue) => this.declarer.redeclareQueue(queue),
       sendCopy: (delivery, msg, disposition) => copies.send(delivery, msg, disposition),
       reportError: (error) => this.events.error(error),
+      arrived: (delivery) => {
+        if (this.delayWatch.tracking) this.delayWatch.arrived(delivery.queue, delivery.properties.messageId, delivery.attempt);
+      },
       backoff,
       forget: (consumer) => this.consumers.delete(consumer),
     };
@@ -147,6 +159,7 @@ export class AmqpTransport implements Transport {
     await this.connection.connect();
     const consumer = new AmqpConsumer(queue, handler, Math.max(1, Math.floor(options.prefetch)), this.consumerHost, options.settled);
     this.consumers.add(consumer);
+    this.startWatch();
     try {
       await consumer.start();
     } catch (error) {
@@ -158,7 +171,30 @@ export class AmqpTransport implements Transport {
     return consumer;
   }
 
+  /** One timer for both watchdogs; it never keeps the process alive. */
+  private startWatch(): void {
+    if (this.watchTimer) return;
+    this.watchTimer = setInterval(() => {
+      if (this.watching || this.connection.shuttingDown()) return;
+      this.watching = true;
+      const now = Date.now();
+      this.consumerWatch.check(this.consumers, now);
+      const connected = this.connection.connected;
+      (connected ? this.delayWatch.check(now, (q) => this.declarer.queueStat(q), (q) => this.ownConsumers(q)) : Promise.resolve())
+        .catch((error: unknown) => this.o.logger.debug(`delay watch: ${(error as Error).message}`))
+        .finally(() => (this.watching = false));
+    }, this.o.watchIntervalMs);
+    this.watchTimer.unref();
+  }
+
+  private ownConsumers(queue: string): number {
+    let n = 0;
+    for (const c of this.consumers) if (c.queue === queue && !c.cancelled) n++;
+    return n;
+  }
+
   close(): Promise<void> {
+    clearInterval(this.watchTimer);
     this.closing ??= this.doClose();
     return this.closing;
   }
@@ -197,8 +233,18 @@ export class AmqpTransport implements Transport {
     const consumers: Record<string, number> = {};
     for (const c of this.consumers) if (c.active) consumers[c.queue] = (consumers[c.queue] ?? 0) + 1;
     const blocked = this.connection.blocked;
-    const health: TransportHealth = { connected: this.connection.connected, consumers, pendingPublishes: this.publisher.pending };
-    return blocked === undefined ? health : { ...health, blocked };
+    const node = this.connection.node;
+    const missingConsumers = this.consumerWatch.missingQueues;
+    const stalledDelayQueues = this.delayWatch.stalled;
+    return {
+      connected: this.connection.connected,
+      consumers,
+      pendingPublishes: this.publisher.pending,
+      ...(blocked === undefined ? {} : { blocked }),
+      ...(node === undefined ? {} : { node }),
+      ...(missingConsumers.length === 0 ? {} : { missingConsumers }),
+      ...(stalledDelayQueues.length === 0 ? {} : { stalledDelayQueues }),
+    };
   }
 
   subscribe(listener: (event: TransportEvent) => void): () => void {

@@ -6,6 +6,7 @@ import {
   LIMITS,
   nonEmptyString,
   objectWith,
+  oneOf,
   optionError,
   optionsObject,
   redact,
@@ -41,6 +42,24 @@ export interface AmqpReconnectOptions {
   readonly maxDelayMs?: number;
 }
 
+/** How the transport notices what would otherwise go unseen; see docs/operations.md. */
+export interface AmqpWatchOptions {
+  /** How often it looks, in ms. @default 1000 */
+  readonly intervalMs?: number;
+  /**
+   * A consumer not back this long after a lost connection or channel is reported
+   * (`consumer-missing`, `health().missingConsumers`).
+   * @default 30000
+   */
+  readonly consumerGraceMs?: number;
+  /**
+   * Retries still in their delay queue this long after they were due back are reported
+   * (`delay-stalled`, `health().stalledDelayQueues`).
+   * @default 30000
+   */
+  readonly delayGraceMs?: number;
+}
+
 export interface AmqpTransportOptions {
   /**
    * One URL or several (a cluster), tried in turn; a string may hold several separated by commas.
@@ -48,6 +67,13 @@ export interface AmqpTransportOptions {
    * @example ['amqp://user:pass@rabbit-1', 'amqp://user:pass@rabbit-2']
    */
   readonly url?: string | readonly string[];
+  /**
+   * The order the URLs are tried in: `'given'` (the first that accepts wins, the others are
+   * stand-bys) or `'shuffled'` once per transport, so that a fleet of services spreads over the
+   * cluster's nodes. After a lost connection the next URL is tried first.
+   * @default 'given'
+   */
+  readonly urlOrder?: 'given' | 'shuffled';
   /** Shown in the management UI. @default the process title */
   readonly connectionName?: string;
   /**
@@ -80,6 +106,8 @@ export interface AmqpTransportOptions {
   readonly publishBufferSize?: number;
   /** How long `close()` waits for outstanding publish confirms. @default 10000 */
   readonly closeTimeoutMs?: number;
+  /** The watchdogs of consumers that did not come back and of stalled delay queues. */
+  readonly watch?: AmqpWatchOptions;
   /** @default consoleLogger(): lines on stderr at TIDINGS_LOG_LEVEL, else 'warn' */
   readonly logger?: Logger;
 }
@@ -94,6 +122,9 @@ export interface ResolvedOptions {
   readonly startupDeadlineMs: number;
   readonly publishBufferSize: number;
   readonly closeTimeoutMs: number;
+  readonly watchIntervalMs: number;
+  readonly consumerGraceMs: number;
+  readonly delayGraceMs: number;
   readonly logger: Logger;
 }
 
@@ -117,6 +148,14 @@ export function resolveOptions(options: AmqpTransportOptions): ResolvedOptions {
   for (const u of urls) {
     if (!/^amqps?:\/\//.test(u)) throw new ConfigurationError(`Broker URL '${redact(u)}' must start with amqp:// or amqps://.`);
   }
+  const order = oneOf(OWNER, 'urlOrder', options.urlOrder ?? 'given', ['given', 'shuffled'] as const);
+  if (order === 'shuffled') {
+    for (let i = urls.length - 1; i > 0; i--) {
+      const j = Math.floor(Math.random() * (i + 1));
+      [urls[i], urls[j]] = [urls[j]!, urls[i]!];
+    }
+  }
+  const watch = optionsObject<AmqpWatchOptions>(OWNER, 'watch', options.watch ?? {});
   const reconnect = optionsObject<AmqpReconnectOptions>(OWNER, 'reconnect', options.reconnect ?? {});
   const initialDelayMs = finiteNumber(OWNER, 'reconnect.initialDelayMs', reconnect.initialDelayMs ?? 100, 1, LIMITS.timerMs);
   const maxDelayMs = finiteNumber(OWNER, 'reconnect.maxDelayMs', reconnect.maxDelayMs ?? 15_000, initialDelayMs, LIMITS.timerMs);
@@ -138,6 +177,9 @@ export function resolveOptions(options: AmqpTransportOptions): ResolvedOptions {
     startupDeadlineMs: finiteNumber(OWNER, 'startupDeadlineMs', options.startupDeadlineMs ?? 60_000, 0, LIMITS.timerMs),
     publishBufferSize: wholeNumber(OWNER, 'publishBufferSize', options.publishBufferSize ?? 10_000, 1),
     closeTimeoutMs: finiteNumber(OWNER, 'closeTimeoutMs', options.closeTimeoutMs ?? 10_000, 0, LIMITS.timerMs),
+    watchIntervalMs: finiteNumber(OWNER, 'watch.intervalMs', watch.intervalMs ?? 1000, 1, LIMITS.timerMs),
+    consumerGraceMs: finiteNumber(OWNER, 'watch.consumerGraceMs', watch.consumerGraceMs ?? 30_000, 0, LIMITS.timerMs),
+    delayGraceMs: finiteNumber(OWNER, 'watch.delayGraceMs', watch.delayGraceMs ?? 30_000, 0, LIMITS.timerMs),
     logger: objectWith<Logger>(OWNER, 'logger', options.logger ?? consoleLogger(), ['debug', 'info', 'warn', 'error', 'child'], "consoleLogger('info')").child('amqp'),
   };
 }

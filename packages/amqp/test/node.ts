@@ -60,7 +60,8 @@ export async function freePort(): Promise<number> {
   });
 }
 
-function run(command: string, args: readonly string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<string> {
+/** Runs a command (bounded) and returns stdout; rejects with its stderr. */
+export function run(command: string, args: readonly string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile(command, [...args], { env, timeout: timeoutMs }, (error, stdout, stderr) => {
       if (error) reject(new Error(`${command} ${args.join(' ')} failed: ${error.message} ${stderr}`.trim()));

@@ -75,6 +75,8 @@ export class Connection {
   private reconnectTimer: NodeJS.Timeout | undefined;
   private blockedReason: string | undefined;
   private endpointValue: Endpoint | undefined;
+  /** The URL of the live connection's node, redacted. */
+  private nodeUrl: string | undefined;
   /** The pause between two start-up attempts; release() cuts it short. */
   private startupPause: { wake: () => void } | undefined;
 
@@ -101,6 +103,11 @@ export class Connection {
 
   get connected(): boolean {
     return this.stateValue === 'connected' && this.model !== undefined;
+  }
+
+  /** The node the live connection is on (its URL, credentials redacted); undefined while disconnected. */
+  get node(): string | undefined {
+    return this.model === undefined ? undefined : this.nodeUrl;
   }
 
   /** Why the broker blocks publishing on the live connection (a memory or disk alarm); undefined when it does not. */
@@ -277,6 +284,7 @@ export class Connection {
     const first = this.stateValue === 'connecting';
     if (!this.shuttingDown()) this.stateValue = 'connected';
     this.reconnectAttempt = 0;
+    this.nodeUrl = redact(url);
     logger.info(`${first ? 'connected to' : 'reconnected to'} ${redact(url)}`);
     this.events.emit({ type: 'connected', url: redact(url) });
     const waiters = this.connectedWaiters;
@@ -293,8 +301,12 @@ export class Connection {
     this.hooks.lost();
     if (this.stateValue === 'closed') return;
     const error = err ? new Error(redact(err.message)) : undefined;
-    this.settings.logger.warn(`connection lost${error ? `: ${error.message}` : ''}; reconnecting`);
-    this.events.emit({ type: 'disconnected', error });
+    const { urls, logger } = this.settings;
+    const node = this.nodeUrl;
+    // a cluster's other nodes first: the lost one may be down
+    if (urls.length > 1) this.urlIndex = (this.urlIndex + 1) % urls.length;
+    logger.warn(`connection to ${node ?? 'RabbitMQ'} lost${error ? `: ${error.message}` : ''}; reconnecting${urls.length > 1 ? ` (next: ${redact(urls[this.urlIndex]!)})` : ''}`);
+    this.events.emit(node === undefined ? { type: 'disconnected', error } : { type: 'disconnected', error, url: node });
     if (this.stateValue === 'connecting') return; // lost while setting up: connectFirst tries the next URL or fails
     if (this.stateValue === 'closing' && !this.hooks.neededWhileClosing()) return;
     if (this.stateValue !== 'closing') this.stateValue = 'reconnecting';

@@ -20,6 +20,8 @@ export interface ConsumerHost {
   /** Carries out a retry or dead-letter disposition by publishing a confirmed copy. */
   sendCopy(delivery: Delivery, msg: ConsumeMessage, disposition: CopyDisposition): Promise<CopyTarget>;
   reportError(error: Error): void;
+  /** Every delivery, before its handler runs (the delay watch sees its retries come back). */
+  arrived(delivery: Delivery): void;
   backoff(attempt: number): number;
   /** The consumer is closed for good: the transport drops it. */
   forget(consumer: AmqpConsumer): void;
@@ -194,6 +196,7 @@ export class AmqpConsumer implements Consumer {
       acks.nack(tag);
       return;
     }
+    this.host.arrived(delivery);
     this.inFlight++;
     let outcome: Promise<Disposition>;
     try {

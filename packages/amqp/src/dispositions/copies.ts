@@ -13,6 +13,17 @@ export interface CopyTarget {
   readonly routingKey: string;
 }
 
+/** Told of every retry sent to a delay queue (the delay watch). */
+export interface RetryWatch {
+  sending(queue: string, delayQueue: string, messageId: string, attempt: number, dueAt: number): void;
+  /** The broker confirmed it: it is due `delayMs` from now (the publish may have waited for a connection). */
+  confirmed(queue: string, messageId: string, attempt: number, dueAt: number): void;
+  /** The broker did not take it. */
+  unsent(queue: string, messageId: string, attempt: number): void;
+}
+
+const UNWATCHED: RetryWatch = { sending: () => undefined, confirmed: () => undefined, unsent: () => undefined };
+
 /**
  * Carries out retries and dead letters by publishing a confirmed copy of the delivery: to the
  * delay queue of its bucket, or to the queue's dead-letter queue. The consumer acks the
@@ -22,6 +33,7 @@ export class Copies {
   constructor(
     private readonly publisher: Publisher,
     private readonly declarer: Declarer,
+    private readonly watch: RetryWatch = UNWATCHED,
   ) {}
 
   send(delivery: Delivery, msg: ConsumeMessage, disposition: CopyDisposition): Promise<CopyTarget> {
@@ -33,7 +45,17 @@ export class Copies {
     const headers = retryHeaders(delivery, delivery.attempt + 1);
     const send = async (): Promise<CopyTarget> => {
       const target = await this.declarer.delayQueue(delivery.queue, bucketMs);
-      await this.publisher.publish({ exchange: '', routingKey: target, content: msg.content, messageId: delivery.properties.messageId, options: copyOptions(msg, headers) }, true);
+      const messageId = delivery.properties.messageId;
+      const attempt = delivery.attempt + 1;
+      // Watched before it is sent: after a failover the confirm can come later than the retry itself
+      this.watch.sending(delivery.queue, target, messageId, attempt, Date.now() + bucketMs);
+      try {
+        await this.publisher.publish({ exchange: '', routingKey: target, content: msg.content, messageId, options: copyOptions(msg, headers) }, true);
+      } catch (error) {
+        this.watch.unsent(delivery.queue, messageId, attempt);
+        throw error;
+      }
+      this.watch.confirmed(delivery.queue, messageId, attempt, Date.now() + bucketMs);
       return { exchange: '', routingKey: target };
     };
     try {

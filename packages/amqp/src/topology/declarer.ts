@@ -140,6 +140,19 @@ export class Declarer {
     this.delayQueues.delete(delayQueueName(queue, bucketMs));
   }
 
+  /** Messages ready in a queue and its consumers, as the broker counts them (a passive declare); zeros when it does not exist. */
+  async queueStat(queue: string): Promise<{ messageCount: number; consumerCount: number }> {
+    try {
+      return await this.serialised(() => this.onChannel(async (ch) => {
+        const ok = await ch.checkQueue(queue);
+        return { messageCount: ok.messageCount, consumerCount: ok.consumerCount };
+      }, `queue '${queue}'`));
+    } catch (error) {
+      if ((error instanceof TopologyError ? (error.cause as { code?: number } | undefined) : undefined)?.code === 404) return { messageCount: 0, consumerCount: 0 };
+      throw error;
+    }
+  }
+
   isKnownExchange(exchange: string): boolean {
     return this.knownExchanges.has(exchange);
   }

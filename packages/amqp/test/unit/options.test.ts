@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { ConfigurationError } from '@tidings/core';
 import { AmqpTransport, type AmqpTransportOptions } from '../../src';
+import { resolveOptions } from '../../src/options';
 
 /** The ConfigurationError `new AmqpTransport(options)` throws (constructing connects to nothing). */
 function refusal(options: unknown): ConfigurationError {
@@ -36,6 +37,11 @@ describe('AmqpTransport options', () => {
     ['tls.external', { tls: { external: true, ca: 'CA' } }, 'option tls.external logs in with the client certificate: give tls.cert and tls.key too.'],
     ['url', { url: 42 }, 'option url must be a broker URL or an array of them'],
     ['url', { url: ['amqp://a', 7] }, 'option url must be a broker URL or an array of them'],
+    ['urlOrder', { urlOrder: 'random' }, "option urlOrder must be 'given' or 'shuffled'; got 'random'."],
+    ['watch.intervalMs', { watch: { intervalMs: 0 } }, 'option watch.intervalMs must be a finite number from 1 to 2147483647; got 0.'],
+    ['watch.consumerGraceMs', { watch: { consumerGraceMs: -1 } }, 'option watch.consumerGraceMs must be a finite number from 0'],
+    ['watch.delayGraceMs', { watch: { delayGraceMs: NaN } }, 'option watch.delayGraceMs must be a finite number from 0'],
+    ['watch', { watch: true }, 'option watch must be an object of options; got true.'],
   ];
   for (const [name, options, expected] of bad) {
     it(`refuses ${name} = ${JSON.stringify(options, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v))} naming the option, the value and the range`, () => {
@@ -62,5 +68,18 @@ describe('AmqpTransport options', () => {
   it('takes the documented defaults and the boundary values', () => {
     expect(() => new AmqpTransport({ url: 'amqp://a', heartbeatSeconds: 0, closeTimeoutMs: 0, publishBufferSize: 1 })).not.to.throw();
     expect(() => new AmqpTransport({ url: 'amqp://a', heartbeatSeconds: 65_535, reconnect: { initialDelayMs: 1, maxDelayMs: 1 } })).not.to.throw();
+  });
+
+  it("keeps the URLs' order by default, and shuffles them with urlOrder: 'shuffled' (each order once per transport)", () => {
+    const urls = ['amqp://a', 'amqp://b', 'amqp://c', 'amqp://d', 'amqp://e'];
+    expect(resolveOptions({ url: urls }).urls).to.deep.equal(urls);
+    const orders = new Set<string>();
+    for (let i = 0; i < 20; i++) {
+      const shuffled = resolveOptions({ url: urls, urlOrder: 'shuffled' }).urls;
+      expect([...shuffled].sort(), 'the same URLs').to.deep.equal(urls);
+      orders.add(shuffled.join(','));
+    }
+    // 20 shuffles of 5 URLs giving one order only has a chance of (1/120)^19
+    expect(orders.size).to.be.above(1);
   });
 });

@@ -12,11 +12,11 @@ import { getRegistry, type Registry } from '../registry';
 import { BusTelemetry, type SendOperation } from '../telemetry/bus-telemetry';
 import type { TelemetryOptions } from '../telemetry/options';
 import { MessageSecurity, type SecurityOptions } from '../security';
-import { InMemoryTransport, type ExchangeSpec, type OutgoingMessage, type Transport, type TransportHealth } from '../transport';
+import { InMemoryTransport, type ExchangeSpec, type OutgoingMessage, type QueueType, type Transport, type TransportHealth } from '../transport';
 import type { HandlerContext } from './context';
 import type { PublishOptions } from './publish-options';
 import { childTraceparent, wireHeaders } from './wire-headers';
-import { EventQueue, type QueueHost, type QueueOptions } from './queue';
+import { EventQueue, QUEUE_TYPES, type QueueHost, type QueueOptions } from './queue';
 import type { RetryOptions } from './retry-policy';
 import { celeryEncoderFor, checkCeleryEvents } from '../wire/celery';
 
@@ -44,6 +44,13 @@ export interface EventBusOptions {
   readonly retry?: RetryOptions;
   /** Deliveries handed out per queue before any is acked: a whole number from 1 to 65535. @default 50 */
   readonly prefetch?: number;
+  /**
+   * The `type` of every queue that does not set its own: `'quorum'` on a RabbitMQ cluster, so the
+   * service queue, its dead-letter queue and its delay queues are all replicated.
+   * @default 'classic'
+   * @example new EventBus({ service: 'billing', transport, queueType: 'quorum' })
+   */
+  readonly queueType?: QueueType;
   /**
    * Reject a publish that no queue receives (UnroutableError) instead of letting the broker drop it.
    * @default true
@@ -116,6 +123,7 @@ export class EventBus {
   private readonly host: QueueHost;
   private readonly retry: RetryOptions;
   private readonly prefetch: number;
+  private readonly queueType: QueueType;
   private readonly mandatory: boolean;
   private readonly closeTimeoutMs: number;
   private readonly maxBodyBytes: number;
@@ -141,6 +149,7 @@ export class EventBus {
     // the fields are checked with each queue's own retry on top, when the queue is created
     this.retry = optionsObject<RetryOptions>(OWNER, 'retry', options.retry ?? {});
     this.prefetch = wholeNumber(OWNER, 'prefetch', options.prefetch ?? DEFAULTS.prefetch, 1, LIMITS.prefetch);
+    this.queueType = oneOf(OWNER, 'queueType', options.queueType ?? 'classic', QUEUE_TYPES);
     this.mandatory = bool(OWNER, 'mandatory', options.mandatory ?? true);
     this.closeTimeoutMs = finiteNumber(OWNER, 'closeTimeoutMs', options.closeTimeoutMs ?? DEFAULTS.closeTimeoutMs, 0, LIMITS.timerMs);
     this.codecWritesObjects = this.codec.constructor === CompiledCodec || this.codec.constructor === ClassCodec;
@@ -178,7 +187,9 @@ export class EventBus {
       if (this.state !== 'created') {
         throw new ConfigurationError(`bus.queue('${name}') was called after bus.start(); declare every queue before starting the bus.`);
       }
-      queue = new EventQueue(name, options, this.host, this.retry, this.prefetch);
+      // the bus's queue type, unless the queue names its own (a non-object is the queue's to refuse)
+      const typed = options !== null && typeof options === 'object' && options.type === undefined ? { ...options, type: this.queueType } : options;
+      queue = new EventQueue(name, typed, this.host, this.retry, this.prefetch);
       this.queues.set(name, queue);
     }
     return queue;

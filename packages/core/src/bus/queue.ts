@@ -22,7 +22,7 @@ import { isCeleryDelivery, readCeleryMessage, type CeleryMessage } from '../wire
  * wrong one throws a ConfigurationError naming the queue, the option, the value and what is allowed.
  */
 export interface QueueOptions {
-  /** `quorum` for a RabbitMQ cluster. @default 'classic' */
+  /** `'quorum'` for a RabbitMQ cluster (replicated; see docs/operations.md). @default the bus's `queueType` ('classic') */
   readonly type?: QueueType;
   /** @default true */
   readonly durable?: boolean;
@@ -46,7 +46,8 @@ export interface QueueOptions {
 
 const CELERY_RETRIES = ['ack', 'handle'] as const;
 
-const QUEUE_TYPES = ['classic', 'quorum'] as const satisfies readonly QueueType[];
+/** @internal */
+export const QUEUE_TYPES = ['classic', 'quorum'] as const satisfies readonly QueueType[];
 
 interface Registration {
   readonly events: readonly EventType<object>[];

@@ -138,11 +138,44 @@ export interface TransportHealth {
    * as `'low on memory'`. Publishes wait in the buffer meanwhile; `connected` stays true.
    */
   readonly blocked?: string;
+  /** The broker node the transport is connected to (its URL, credentials redacted). */
+  readonly node?: string;
+  /**
+   * Queues whose consumer has not come back after a lost connection or channel for longer than
+   * the transport's grace period (see the `consumer-missing` event). Present only when not empty.
+   */
+  readonly missingConsumers?: readonly string[];
+  /**
+   * Delay queues holding retries well past their delay (see the `delay-stalled` event): a broker
+   * that does not move expired retries back to their queue. Present only when not empty.
+   */
+  readonly stalledDelayQueues?: readonly StalledDelayQueue[];
+}
+
+/** A delay queue whose retries are overdue: they should have returned to `queue` by now. */
+export interface StalledDelayQueue {
+  /** The service queue the retries belong to. */
+  readonly queue: string;
+  /** The delay queue holding them. */
+  readonly delayQueue: string;
+  /** Retries sent there by this process and not back yet, past their delay plus the grace period. */
+  readonly overdue: number;
+  /** How far past its delay the oldest of them is, in ms. */
+  readonly overdueMs: number;
 }
 
 export type TransportEvent =
   | { readonly type: 'connected'; readonly url?: string }
-  | { readonly type: 'disconnected'; readonly error?: Error }
+  /** `url`: the node the lost connection was on (credentials redacted). */
+  | { readonly type: 'disconnected'; readonly error?: Error; readonly url?: string }
+  /** A queue's consumer did not come back within the grace period after a loss; `health().missingConsumers` names it until it does. */
+  | { readonly type: 'consumer-missing'; readonly queue: string; readonly sinceMs: number }
+  /** The consumer of `queue` is back after `consumer-missing`. */
+  | { readonly type: 'consumer-back'; readonly queue: string }
+  /** Retries sit in a delay queue well past their delay; `health().stalledDelayQueues` lists it until they return. */
+  | ({ readonly type: 'delay-stalled' } & StalledDelayQueue)
+  /** The overdue retries of `delayQueue` came back. */
+  | { readonly type: 'delay-recovered'; readonly queue: string; readonly delayQueue: string }
   | { readonly type: 'error'; readonly error: Error }
   /** The broker stopped reading from publishers (a memory or disk alarm); `health().blocked` holds the reason until `unblocked`. */
   | { readonly type: 'blocked'; readonly reason: string }

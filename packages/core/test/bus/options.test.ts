@@ -40,6 +40,18 @@ describe('EventBus options', () => {
     }
   });
 
+  it('gives every queue that names no type of its own the bus queueType', async () => {
+    const b = bus({ queueType: 'quorum' });
+    expect(b.queue('billing').spec().queueType).to.equal('quorum');
+    expect(b.queue('audit', { type: 'classic' }).spec().queueType, 'a queue may still choose').to.equal('classic');
+    expect(bus({}).queue('billing').spec().queueType, 'classic by default').to.equal('classic');
+    await b.close();
+  });
+
+  it('refuses a queueType that is not classic or quorum', () => {
+    expectRefused(() => bus({ queueType: 'stream' }), 'EventBus', 'queueType', "'stream'");
+  });
+
   it('refuses a mandatory that is not a boolean', () => {
     expectRefused(() => bus({ mandatory: 'yes' }), 'EventBus', 'mandatory', "'yes'");
     expectRefused(() => bus({ mandatory: 0 }), 'EventBus', 'mandatory', '0');

@@ -1,0 +1,149 @@
+import type { Logger, StalledDelayQueue, TransportEvent } from '@tidings/core';
+
+interface Watched {
+  readonly queue: string;
+  /** Retries sent there and not back yet: key → when they were due back. */
+  readonly due: Map<string, number>;
+  stalled: StalledDelayQueue | undefined;
+}
+
+/** Bound of the retries remembered at once: beyond it the oldest are forgotten (never a leak). */
+const MAX_TRACKED = 100_000;
+
+/** What the broker says of a service queue (a passive declare). */
+export interface QueueStat {
+  readonly messageCount: number;
+  readonly consumerCount: number;
+}
+
+/**
+ * Notices retries sitting in a delay queue well past their delay. A delay queue gives an expired
+ * retry back to its service queue inside the broker (dead-lettering); when that stalls (a quorum
+ * queue's dead-letter worker waits `dead_letter_worker_publisher_confirm_timeout`, 180 s by
+ * default, after the target's leader died), nothing else would show it.
+ *
+ * It remembers the retries this process sent (by message id and attempt) until they come back.
+ * When some are overdue by more than `graceMs`, it asks the broker about the service queue. Empty,
+ * with this process its only consumer, means the overdue retries are not waiting there nor at
+ * another consumer: they are still in the delay queue. That is a `delay-stalled` event, and
+ * `health().stalledDelayQueues` until they are back (`delay-recovered`). While the service queue
+ * holds messages the answer waits (they may be among them); with other processes consuming too,
+ * the overdue retries may have gone to them, so they are forgotten.
+ */
+export class DelayWatch {
+  private readonly watched = new Map<string, Watched>();
+  /** key → delay queue, to find an arriving retry. */
+  private readonly index = new Map<string, string>();
+
+  constructor(
+    private readonly graceMs: number,
+    private readonly emit: (event: TransportEvent) => void,
+    private readonly logger: Logger,
+  ) {}
+
+  get stalled(): StalledDelayQueue[] {
+    return [...this.watched.values()].flatMap((w) => (w.stalled ? [w.stalled] : []));
+  }
+
+  /** Whether any retry is awaited (the consumer's hot path skips the lookup otherwise). */
+  get tracking(): boolean {
+    return this.index.size > 0;
+  }
+
+  /** A retry of `messageId`, to be delivered as `attempt`, is being sent to `delayQueue`, due back at `dueAt`. */
+  sending(queue: string, delayQueue: string, messageId: string, attempt: number, dueAt: number): void {
+    const key = `${queue}\u0000${messageId}\u0000${attempt}`;
+    let w = this.watched.get(delayQueue);
+    if (!w) {
+      w = { queue, due: new Map(), stalled: undefined };
+      this.watched.set(delayQueue, w);
+    }
+    w.due.set(key, dueAt);
+    this.index.set(key, delayQueue);
+    if (this.index.size > MAX_TRACKED) {
+      const [oldest, where] = this.index.entries().next().value as [string, string];
+      this.index.delete(oldest);
+      this.watched.get(where)?.due.delete(oldest);
+    }
+  }
+
+  /** The broker confirmed the retry: due back `dueAt`, unless it is already back. */
+  confirmed(queue: string, messageId: string, attempt: number, dueAt: number): void {
+    const key = `${queue}\u0000${messageId}\u0000${attempt}`;
+    const delayQueue = this.index.get(key);
+    if (delayQueue === undefined) return;
+    this.watched.get(delayQueue)?.due.set(key, dueAt);
+  }
+
+  /** The broker refused the retry (it stays with the original delivery). */
+  unsent(queue: string, messageId: string, attempt: number): void {
+    this.arrived(queue, messageId, attempt);
+  }
+
+  /** A delivery arrived: if it is a retry this process sent, it is back. */
+  arrived(queue: string, messageId: string | undefined, attempt: number): void {
+    if (messageId === undefined || attempt < 2) return;
+    const key = `${queue}\u0000${messageId}\u0000${attempt}`;
+    const delayQueue = this.index.get(key);
+    if (delayQueue === undefined) return;
+    this.index.delete(key);
+    this.watched.get(delayQueue)?.due.delete(key);
+  }
+
+  /**
+   * One round. `stat` asks the broker about a service queue; `ownConsumers` says how many of its
+   * consumers are this process's.
+   */
+  async check(now: number, stat: (queue: string) => Promise<QueueStat>, ownConsumers: (queue: string) => number): Promise<void> {
+    const verdicts = new Map<string, Promise<'stuck' | 'elsewhere' | 'unknown'>>();
+    for (const [delayQueue, w] of this.watched) {
+      let overdue = 0;
+      let oldestDue = Infinity;
+      for (const dueAt of w.due.values()) {
+        if (now - dueAt <= this.graceMs) continue;
+        overdue++;
+        oldestDue = Math.min(oldestDue, dueAt);
+      }
+      if (overdue === 0) {
+        this.recovered(delayQueue, w);
+        if (w.due.size === 0) this.watched.delete(delayQueue);
+        continue;
+      }
+      let verdict = verdicts.get(w.queue);
+      if (!verdict) {
+        verdict = stat(w.queue).then((s) => (s.consumerCount > ownConsumers(w.queue) ? 'elsewhere' : s.messageCount > 0 ? 'unknown' : 'stuck'));
+        verdicts.set(w.queue, verdict);
+      }
+      const v = await verdict;
+      if (v === 'unknown') continue;
+      if (v === 'elsewhere') {
+        this.forgetOverdue(w, now);
+        this.recovered(delayQueue, w);
+        continue;
+      }
+      const first = w.stalled === undefined;
+      w.stalled = { queue: w.queue, delayQueue, overdue, overdueMs: now - oldestDue };
+      if (!first) continue;
+      this.logger.warn(
+        `${overdue} retries of '${w.queue}' are still in '${delayQueue}' ${Math.round((now - oldestDue) / 1000)} s after they were due back; ` +
+          `on a cluster, see dead_letter_worker_publisher_confirm_timeout in docs/operations.md`,
+      );
+      this.emit({ type: 'delay-stalled', ...w.stalled });
+    }
+  }
+
+  private forgetOverdue(w: Watched, now: number): void {
+    for (const [key, dueAt] of [...w.due]) {
+      if (now - dueAt <= this.graceMs) continue;
+      w.due.delete(key);
+      this.index.delete(key);
+    }
+  }
+
+  private recovered(delayQueue: string, w: Watched): void {
+    if (!w.stalled) return;
+    w.stalled = undefined;
+    this.logger.info(`the overdue retries of '${w.queue}' left '${delayQueue}'`);
+    this.emit({ type: 'delay-recovered', queue: w.queue, delayQueue });
+  }
+}

@@ -1,0 +1,2 @@
+export * from './consumer-watch';
+export * from './delay-watch';

@@ -1,0 +1,133 @@
+import { expect } from 'chai';
+import { silentLogger, type TransportEvent } from '@tidings/core';
+import { ConsumerWatch, DelayWatch, type QueueStat, type WatchedConsumer } from '../../src/watch';
+
+describe('ConsumerWatch', () => {
+  const consumer = (queue: string, active: boolean, cancelled = false): WatchedConsumer => ({ queue, active, cancelled });
+
+  it('reports a consumer that stayed inactive past the grace period once, and its return once', () => {
+    const events: TransportEvent[] = [];
+    const watch = new ConsumerWatch(30_000, (e) => events.push(e), silentLogger);
+    const c = { queue: 'billing', active: false, cancelled: false };
+    watch.check([c], 0);
+    watch.check([c], 29_999);
+    expect(events, 'within the grace period').to.deep.equal([]);
+    watch.check([c], 30_000);
+    watch.check([c], 31_000);
+    expect(events).to.deep.equal([{ type: 'consumer-missing', queue: 'billing', sinceMs: 30_000 }]);
+    expect(watch.missingQueues).to.deep.equal(['billing']);
+    c.active = true;
+    watch.check([c], 32_000);
+    expect(events[1]).to.deep.equal({ type: 'consumer-back', queue: 'billing' });
+    expect(watch.missingQueues).to.deep.equal([]);
+  });
+
+  it('counts from when it first saw the consumer down, afresh after it was back', () => {
+    const events: TransportEvent[] = [];
+    const watch = new ConsumerWatch(10, (e) => events.push(e), silentLogger);
+    const c = { queue: 'q', active: false, cancelled: false };
+    watch.check([c], 0);
+    c.active = true;
+    watch.check([c], 5);
+    c.active = false;
+    watch.check([c], 100);
+    watch.check([c], 105);
+    expect(events, 'never down for 10 ms at a stretch').to.deep.equal([]);
+    watch.check([c], 111);
+    expect(events).to.deep.equal([{ type: 'consumer-missing', queue: 'q', sinceMs: 11 }]);
+  });
+
+  it('does not report a cancelled consumer, nor report one closed for good as back', () => {
+    const events: TransportEvent[] = [];
+    const watch = new ConsumerWatch(10, (e) => events.push(e), silentLogger);
+    const c = { queue: 'q', active: false, cancelled: false };
+    watch.check([c], 0);
+    watch.check([c], 20);
+    expect(events.map((e) => e.type)).to.deep.equal(['consumer-missing']);
+    c.cancelled = true;
+    watch.check([c], 30);
+    watch.check([], 40);
+    expect(events.map((e) => e.type), 'no consumer-back for a cancelled one').to.deep.equal(['consumer-missing']);
+    expect(watch.missingQueues).to.deep.equal([]);
+    watch.check([consumer('other', false, true)], 1000);
+    expect(events).to.have.length(1);
+  });
+});
+
+describe('DelayWatch', () => {
+  const setup = () => {
+    const events: TransportEvent[] = [];
+    const asked: string[] = [];
+    const stats = new Map<string, QueueStat>();
+    const watch = new DelayWatch(30_000, (e) => events.push(e), silentLogger);
+    const stat = async (q: string): Promise<QueueStat> => (asked.push(q), stats.get(q) ?? { messageCount: 0, consumerCount: 1 });
+    const check = (now: number): Promise<void> => watch.check(now, stat, () => 1);
+    return { watch, events, asked, stats, check };
+  };
+  const dq = 'billing.retry.1024ms';
+
+  it('asks nothing of the broker while no retry is overdue', async () => {
+    const { watch, asked, check } = setup();
+    watch.sending('billing', dq, 'm1', 2, 1024);
+    await check(1024 + 30_000);
+    expect(asked).to.deep.equal([]);
+    expect(watch.tracking).to.equal(true);
+  });
+
+  it('forgets a retry that came back, by message id and attempt', async () => {
+    const { watch, asked, check } = setup();
+    watch.sending('billing', dq, 'm1', 2, 1024);
+    watch.arrived('billing', 'm1', 1); // the original again (a redelivery), not the retry
+    expect(watch.tracking).to.equal(true);
+    watch.arrived('billing', 'm1', 2);
+    expect(watch.tracking).to.equal(false);
+    await check(100_000);
+    expect(asked).to.deep.equal([]);
+  });
+
+  it('counts the delay from the confirm, and forgets a retry that came back before its confirm did', async () => {
+    const { watch, events, asked, check } = setup();
+    watch.sending('billing', dq, 'slow', 2, 1_000); // sent into a connection that died: confirmed on the next one
+    watch.confirmed('billing', 'slow', 2, 60_000);
+    await check(40_000);
+    expect(asked, 'not overdue: due 1 s after its confirm').to.deep.equal([]);
+    watch.sending('billing', dq, 'fast', 2, 1_000);
+    watch.arrived('billing', 'fast', 2); // back before the confirm came (a confirm delayed by a failover)
+    watch.confirmed('billing', 'fast', 2, 2_000);
+    watch.arrived('billing', 'slow', 2);
+    expect(watch.tracking, 'a late confirm does not track it again').to.equal(false);
+    expect(events).to.deep.equal([]);
+  });
+
+  it('reports overdue retries once the service queue is empty and this process its only consumer, once, until they come back', async () => {
+    const { watch, events, stats, asked, check } = setup();
+    watch.sending('billing', dq, 'old', 2, 1_000);
+    watch.sending('billing', dq, 'new', 2, 40_000);
+    stats.set('billing', { messageCount: 12, consumerCount: 1 });
+    await check(35_000);
+    expect(asked, 'the service queue was asked about').to.deep.equal(['billing']);
+    expect(events, 'it may be among the 12 waiting in the service queue').to.deep.equal([]);
+    stats.set('billing', { messageCount: 0, consumerCount: 1 });
+    await check(35_000);
+    await check(36_000);
+    expect(events).to.deep.equal([{ type: 'delay-stalled', queue: 'billing', delayQueue: dq, overdue: 1, overdueMs: 34_000 }]);
+    expect(watch.stalled).to.deep.equal([{ queue: 'billing', delayQueue: dq, overdue: 1, overdueMs: 35_000 }]);
+    watch.arrived('billing', 'old', 2);
+    await check(37_000);
+    expect(events[1]).to.deep.equal({ type: 'delay-recovered', queue: 'billing', delayQueue: dq });
+    expect(watch.stalled).to.deep.equal([]);
+  });
+
+  it('forgets overdue retries when other processes consume the queue too (they may have them), without a report', async () => {
+    const { watch, events, stats, check } = setup();
+    watch.sending('billing', dq, 'elsewhere', 2, 1_000);
+    watch.sending('billing', dq, 'fresh', 2, 40_000);
+    stats.set('billing', { messageCount: 0, consumerCount: 3 });
+    await check(35_000);
+    expect(events).to.deep.equal([]);
+    stats.set('billing', { messageCount: 0, consumerCount: 1 });
+    await check(36_000);
+    expect(events, 'the forgotten one is not reported later').to.deep.equal([]);
+    expect(watch.tracking, 'the fresh one is still awaited').to.equal(true);
+  });
+});

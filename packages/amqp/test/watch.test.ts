@@ -1,0 +1,117 @@
+import { expect } from 'chai';
+import { EventBus, silentLogger, type StalledDelayQueue, type TransportEvent } from '@tidings/core';
+import { Deferred, uniquePrefix } from '@tidings/testing';
+import { AmqpTransport } from '../src';
+import { declareDelayQueue, delayQueueName } from '../src/topology/declarations';
+import { AMQP_URL, brokerReachable, deleteTopology, rawConnection, requireBroker } from './broker';
+import { Order, ORDERS } from './fixtures/orders';
+
+/*
+ * The delay watch against the real broker, with a retry that does not come back, made on purpose
+ * for this test's own queue: a plain AMQP consumer on the delay queue takes the retry and holds it
+ * unacked (a message handed to a consumer does not expire), as a stalled dead-letter worker holds
+ * expired retries. Closing its channel returns the retry to the delay queue, whose TTL has long
+ * passed: it goes back to the service queue and is handled.
+ */
+describe('AmqpTransport watch: a retry that stays in its delay queue', function () {
+  this.timeout(60_000);
+  const queue = `${uniquePrefix('watch')}billing`;
+  let bus: EventBus | undefined;
+  before(async function () {
+    await requireBroker(this);
+  });
+  after(async () => {
+    await bus?.close({ timeoutMs: 2000 });
+    if (await brokerReachable()) await deleteTopology({ queues: [queue], exchanges: [] });
+  });
+
+  it('is reported as delay-stalled and in health().stalledDelayQueues, then delay-recovered once it is back', async () => {
+    // 1024 ms is a bucket of its own: the retry goes to the 1024 ms delay queue, no other
+    const delayQueue = delayQueueName(queue, 1024);
+    const holder = await rawConnection();
+    const holding = await holder.createChannel();
+    await declareDelayQueue(holding, { name: delayQueue, ttlMs: 1024, target: { name: queue, durable: true, autoDelete: false, queueType: 'quorum', bindings: [] } });
+    const held = new Deferred<void>();
+    await holding.prefetch(1);
+    await holding.consume(delayQueue, () => held.resolve(), { noAck: false });
+
+    const transport = new AmqpTransport({ url: AMQP_URL, logger: silentLogger, watch: { intervalMs: 100, delayGraceMs: 500 } });
+    bus = new EventBus({ service: 'billing', transport, logger: silentLogger, queueType: 'quorum', retry: { initialDelayMs: 1024, jitter: 0 } });
+    const stalled = new Deferred<{ event: StalledDelayQueue; health: readonly StalledDelayQueue[] | undefined }>();
+    const recovered = new Deferred<void>();
+    const handled = new Deferred<number>();
+    transport.subscribe((e: TransportEvent) => {
+      if (e.type === 'delay-stalled') {
+        const { type: _, ...event } = e;
+        stalled.resolve({ event, health: transport.health().stalledDelayQueues });
+      }
+      if (e.type === 'delay-recovered') recovered.resolve();
+    });
+    bus
+      .queue(queue)
+      .bind(ORDERS, 'order.*.submit')
+      .on(Order.submit, async (_order, ctx) => {
+        if (ctx.attempt === 1) throw new Error('the first attempt fails');
+        handled.resolve(ctx.attempt);
+      });
+    try {
+      await bus.start();
+      expect(transport.health().stalledDelayQueues, 'nothing stalled yet').to.equal(undefined);
+      await bus.publish(Order.submit, Order.sample(1));
+      await held.promise;
+      const { event, health } = await stalled.promise;
+      expect(event).to.include({ queue, delayQueue, overdue: 1 });
+      expect(event.overdueMs).to.be.at.least(500);
+      expect(health, 'health() lists it').to.deep.equal([event]);
+
+      await holding.close(); // the retry goes back to the delay queue, long expired
+      expect(await handled.promise, 'handled on its second attempt').to.equal(2);
+      await recovered.promise;
+      expect(transport.health().stalledDelayQueues, 'health() is clear again').to.equal(undefined);
+    } finally {
+      await holder.close().catch(() => undefined);
+    }
+  });
+});
+
+describe('AmqpTransport watch: a consumer that cannot come back', function () {
+  this.timeout(60_000);
+  const queue = `${uniquePrefix('watch')}billing`;
+  let bus: EventBus | undefined;
+  before(async function () {
+    await requireBroker(this);
+  });
+  after(async () => {
+    await bus?.close({ timeoutMs: 2000 });
+    if (await brokerReachable()) await deleteTopology({ queues: [queue], exchanges: [] });
+  });
+
+  it('is reported as consumer-missing and in health().missingConsumers, then consumer-back', async () => {
+    const transport = new AmqpTransport({ url: AMQP_URL, logger: silentLogger, reconnect: { initialDelayMs: 50, maxDelayMs: 200 }, watch: { intervalMs: 100, consumerGraceMs: 500 } });
+    bus = new EventBus({ service: 'billing', transport, logger: silentLogger, queueType: 'quorum' });
+    const missing = new Deferred<{ queue: string; health: readonly string[] | undefined }>();
+    const back = new Deferred<string>();
+    transport.subscribe((e: TransportEvent) => {
+      if (e.type === 'consumer-missing') missing.resolve({ queue: e.queue, health: transport.health().missingConsumers });
+      if (e.type === 'consumer-back') back.resolve(e.queue);
+    });
+    bus.queue(queue).bind(ORDERS, 'order.*.submit').on(Order.submit, async () => undefined);
+    await bus.start();
+    // someone replaces the quorum queue by a classic one: the consumer is cancelled, and re-declaring refused
+    const c = await rawConnection();
+    try {
+      const ch = await c.createChannel();
+      await ch.deleteQueue(queue);
+      await ch.assertQueue(queue, { durable: true, arguments: { 'x-queue-type': 'classic' } });
+      const report = await missing.promise;
+      expect(report).to.deep.equal({ queue, health: [queue] });
+      expect(transport.health().consumers[queue] ?? 0, 'not consuming').to.equal(0);
+      await ch.deleteQueue(queue); // the way is clear: it re-declares the quorum queue and consumes
+      expect(await back.promise).to.equal(queue);
+      expect(transport.health().missingConsumers).to.equal(undefined);
+      expect(transport.health().consumers[queue]).to.equal(1);
+    } finally {
+      await c.close().catch(() => undefined);
+    }
+  });
+});
