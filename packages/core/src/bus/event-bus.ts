@@ -321,11 +321,15 @@ export class EventBus {
     if (instance === null || typeof instance !== 'object') {
       throw new ConfigurationError(`encode(${event.name}, ...) needs an instance of ${event.target.name}; got ${instance === null ? 'null' : typeof instance}.`);
     }
+    // Sent later, by a relay outside this trace: the active span is kept as the creation context
+    // (read before the first await, while the caller's context is still the active one).
+    const creation = options.traceparent === undefined ? this.telemetry.creationContext() : undefined;
     const versions = this.versions(event as EventType<object>, instance, options.alsoAs);
     const bodies = await Promise.all(versions.map(([e, value]) => this.encodeBody(e, value)));
     versions.forEach(([e], i) => this.assertSize(e, bodies[i]!));
     const messageId = options.messageId ?? randomUUID();
-    const shared = versions.length > 1 ? { ...options, correlationId: options.correlationId ?? messageId } : options;
+    const traced = creation === undefined ? options : { ...options, ...creation };
+    const shared = versions.length > 1 ? { ...traced, correlationId: options.correlationId ?? messageId } : traced;
     return versions.map(([e], i) => this.message(e, bodies[i]!, shared, i === 0 ? messageId : randomUUID()));
   }
 

@@ -66,6 +66,21 @@ export class BusTelemetry implements ProcessHooks {
     this.instruments = new Instruments(this.name, transport);
   }
 
+  /**
+   * The active span's context as W3C headers, for a message that is made now and sent later (a
+   * transactional outbox): the relay's send span links to it and the consumer's process span
+   * continues it, so the trace of the request that committed the event reaches its handlers.
+   * Undefined when off, without `@opentelemetry/api`, or with no valid active span.
+   */
+  creationContext(): { traceparent: string; tracestate: string | undefined } | undefined {
+    if (!this.enabled) return undefined;
+    const api = otelApi();
+    if (api === undefined) return undefined;
+    const sc = api.trace.getSpanContext(api.context.active());
+    if (sc === undefined || !api.isSpanContextValid(sc)) return undefined;
+    return { traceparent: formatTraceparent(sc), tracestate: sc.traceState?.serialize() || undefined };
+  }
+
   /** Whether settle reports are wanted from the transport at all. */
   get wantsSettleReports(): boolean {
     return this.enabled;

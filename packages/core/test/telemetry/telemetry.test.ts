@@ -1,4 +1,4 @@
-import { SpanKind } from '@opentelemetry/api';
+import { context, SpanKind, trace } from '@opentelemetry/api';
 import { TelemetryHarness, TracedOrder } from '@tidings/testing/telemetry';
 import { RecordingTransport, waitFor } from '@tidings/testing';
 import { expect } from 'chai';
@@ -76,6 +76,28 @@ describe('Telemetry', () => {
       await bus.close();
       expect(harness.finished()).to.deep.equal([]);
       expect(transport.published.map((m) => m.properties.headers)).to.deep.equal([{}]);
+    });
+
+    it('keeps the active span as the creation context of a message encoded now and sent later (an outbox), so its handler continues that trace', async () => {
+      const transport = new RecordingTransport(new InMemoryTransport());
+      const bus = new EventBus({ service: 'order', transport, logger: silentLogger });
+      let handled = 0;
+      bus.queue('outbox_q').bind(EXCHANGE, 'order.*.submit').on(TracedOrder.submit, () => void handled++);
+      await bus.start();
+      const request = trace.getTracer('test').startSpan('POST /orders');
+      const encoding = context.with(trace.setSpan(context.active(), request), () => bus.encode(TracedOrder.submit, order(7)));
+      request.end();
+      const [message] = await encoding;
+      await bus.publishEncoded(message!);
+      await waitFor(() => handled === 1 && harness.finished().some((s) => s.name.startsWith('ack ')));
+      await bus.close();
+      const requestContext = request.spanContext();
+      expect(message!.properties.headers.traceparent).to.equal(`00-${requestContext.traceId}-${requestContext.spanId}-01`);
+      expect(transport.published[0]!.properties.headers.traceparent, 'kept unchanged by the send').to.equal(message!.properties.headers.traceparent);
+      const send = harness.finished().find((s) => s.kind === SpanKind.PRODUCER)!;
+      expect(send.links.map((l) => l.context.spanId), 'the send links the creation context').to.deep.equal([requestContext.spanId]);
+      const process = harness.finished().find((s) => s.kind === SpanKind.CONSUMER)!;
+      expect(process.spanContext().traceId, "the handler's span continues the request's trace").to.equal(requestContext.traceId);
     });
 
     it('names the tracer after the option', async () => {
