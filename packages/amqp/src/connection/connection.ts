@@ -5,6 +5,7 @@ import type { TransportEvents } from '../events';
 import type { ResolvedOptions } from '../options';
 import { backoffDelay } from './backoff';
 import { connectionFailure, describeFailure, isRefusal, type FailedAttempt } from './connection-failure';
+import { batchWrites } from './write-batching';
 
 export type ConnectionState = 'idle' | 'connecting' | 'connected' | 'reconnecting' | 'closing' | 'closed';
 
@@ -84,7 +85,7 @@ export class Connection {
     private readonly settings: ConnectionSettings,
     private readonly hooks: ConnectionHooks,
     private readonly events: TransportEvents,
-    private readonly open: Connect = (url, socketOptions) => amqp.connect(url, socketOptions),
+    private readonly open: Connect = (url, socketOptions) => amqp.connect(url, socketOptions).then((m) => (batchWrites(m), m)),
   ) {}
 
   get state(): ConnectionState {
