@@ -47,7 +47,8 @@ export class Publisher {
   private readonly resend: Pending[] = [];
   private readonly waiting: Pending[] = [];
   private readonly inflight = new Set<Pending>();
-  private readonly returnable = new Map<string, Pending[]>();
+  /** Mandatory publishes awaiting their confirm, by message id: one, or several sharing an id. */
+  private readonly returnable = new Map<string, Pending | Pending[]>();
   private idleWaiters: (() => void)[] = [];
 
   constructor(
@@ -165,9 +166,10 @@ export class Publisher {
       }
       this.inflight.add(p);
       if (p.options.mandatory) {
-        const list = this.returnable.get(p.messageId);
-        if (list) list.push(p);
-        else this.returnable.set(p.messageId, [p]);
+        const held = this.returnable.get(p.messageId);
+        if (held === undefined) this.returnable.set(p.messageId, p);
+        else if (Array.isArray(held)) held.push(p);
+        else this.returnable.set(p.messageId, [held, p]);
       }
       // amqplib buffered it; hold further writes until the socket drains.
       if (!ok) this.writable = false;
@@ -175,8 +177,9 @@ export class Publisher {
   }
 
   private onReturn(msg: Message): void {
-    const list = this.returnable.get(String(msg.properties.messageId));
-    const p = list?.find((x) => !x.returned && x.exchange === msg.fields.exchange && x.routingKey === msg.fields.routingKey);
+    const held = this.returnable.get(String(msg.properties.messageId));
+    const matches = (x: Pending): boolean => !x.returned && x.exchange === msg.fields.exchange && x.routingKey === msg.fields.routingKey;
+    const p = held === undefined ? undefined : Array.isArray(held) ? held.find(matches) : matches(held) ? held : undefined;
     if (p) p.returned = true;
   }
 
@@ -204,11 +207,15 @@ export class Publisher {
   }
 
   private forgetReturnable(p: Pending): void {
-    const list = this.returnable.get(p.messageId);
-    if (!list) return;
-    const i = list.indexOf(p);
-    if (i >= 0) list.splice(i, 1);
-    if (list.length === 0) this.returnable.delete(p.messageId);
+    const held = this.returnable.get(p.messageId);
+    if (held === p) {
+      this.returnable.delete(p.messageId);
+      return;
+    }
+    if (!Array.isArray(held)) return;
+    const i = held.indexOf(p);
+    if (i >= 0) held.splice(i, 1);
+    if (held.length === 0) this.returnable.delete(p.messageId);
   }
 
   private finish(p: Pending, error: Error | undefined): void {
