@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import * as amqp from 'amqplib';
 import { deadLetterQueueName, EventBus, redact, silentLogger, type EventBusOptions } from '@tidings/core';
-import { Deferred, uniquePrefix } from '@tidings/testing';
+import { Deferred, serviceGate, uniquePrefix } from '@tidings/testing';
 import { AmqpTransport, DEFAULT_AMQP_URL, DELAY_BUCKETS_MS, delayQueueName } from '../src';
 
 /** Broker tests share one RabbitMQ: AMQP_URL or the local default. */
@@ -19,35 +19,21 @@ export function vhostOf(url: string): string {
 /** The vhost the broker tests run in. */
 export const AMQP_VHOST = vhostOf(AMQP_URL);
 
-let reachable: Promise<boolean> | undefined;
+/** The broker the suites need: probed once; skipped without it, failed without it under CI. */
+const broker = serviceGate({
+  service: 'RabbitMQ',
+  at: redact(AMQP_URL),
+  // a refused connection fails at once; a busy broker may take a while
+  probe: () => amqp.connect(AMQP_URL, { timeout: 10_000 }).then((c) => (c.on('error', () => undefined), c.close())),
+  skipping: 'the @tidings/amqp broker tests',
+  hint: 'start one with `rabbitmq-server -detached` or set AMQP_URL',
+});
 
 /** Whether the broker answers; with CI=true an unreachable broker is an error, not a skip. */
-export function brokerReachable(): Promise<boolean> {
-  reachable ??= amqp
-    .connect(AMQP_URL, { timeout: 10_000 }) // a refused connection fails at once; a busy broker may take a while
-    .then(async (c) => {
-      c.on('error', () => undefined);
-      await c.close();
-      return true;
-    })
-    .catch((error: unknown) => {
-      if (process.env.CI) throw new Error(`RabbitMQ is not reachable at ${redact(AMQP_URL)} and CI is set: ${(error as Error).message}`);
-      return false;
-    });
-  return reachable;
-}
-
-let skipNoticePrinted = false;
+export const brokerReachable = (): Promise<boolean> => broker.reachable();
 
 /** Call in a `before` hook: skips the suite (one line, once) when no broker is reachable and CI is not set. */
-export async function requireBroker(ctx: Mocha.Context): Promise<void> {
-  if (await brokerReachable()) return;
-  if (!skipNoticePrinted) {
-    skipNoticePrinted = true;
-    console.log('    (RabbitMQ not reachable: skipping @tidings/amqp broker tests; start one with `rabbitmq-server -detached` or set AMQP_URL)');
-  }
-  ctx.skip();
-}
+export const requireBroker = (suite: Mocha.Context): Promise<void> => broker.require(suite);
 
 /** Runs rabbitmqctl (bounded) and returns stdout. */
 export function rabbitmqctl(args: readonly string[], timeoutMs = 60_000): Promise<string> {

@@ -2,28 +2,22 @@ import { execFile } from 'node:child_process';
 import * as amqp from 'amqplib';
 import { deadLetterQueueName, redact } from '@tidings/core';
 import { DEFAULT_AMQP_URL, DELAY_BUCKETS_MS, delayQueueName } from '@tidings/amqp';
+import { serviceGate } from '@tidings/testing';
 
 /** The broker these suites use: AMQP_URL or the local default. */
 export const AMQP_URL = process.env.AMQP_URL?.split(',')[0]?.trim() || DEFAULT_AMQP_URL;
 
-let reachable: Promise<boolean> | undefined;
+/** The broker the suites need: probed once; skipped without it, failed without it under CI. */
+const broker = serviceGate({
+  service: 'RabbitMQ',
+  at: redact(AMQP_URL),
+  probe: () => amqp.connect(AMQP_URL, { timeout: 10_000 }).then((c) => (c.on('error', () => undefined), c.close())),
+  skipping: 'the @tidings/nestjs broker tests',
+  hint: 'start one with `rabbitmq-server -detached` or set AMQP_URL',
+});
 
 /** Call in a `before` hook: skips the suite (one line) without a broker, fails it with CI=true. */
-export async function requireBroker(ctx: Mocha.Context): Promise<void> {
-  reachable ??= amqp
-    .connect(AMQP_URL, { timeout: 10_000 })
-    .then(async (c) => {
-      c.on('error', () => undefined);
-      await c.close();
-      return true;
-    })
-    .catch((error: unknown) => {
-      if (process.env.CI) throw new Error(`RabbitMQ is not reachable at ${redact(AMQP_URL)} and CI is set: ${(error as Error).message}`);
-      console.log('    (RabbitMQ not reachable: skipping the @tidings/nestjs broker tests; start one with `rabbitmq-server -detached` or set AMQP_URL)');
-      return false;
-    });
-  if (!(await reachable)) ctx.skip();
-}
+export const requireBroker = (suite: Mocha.Context): Promise<void> => broker.require(suite);
 
 /** Runs rabbitmqctl (bounded) and returns its output. */
 export function rabbitmqctl(args: readonly string[], timeoutMs = 60_000): Promise<string> {

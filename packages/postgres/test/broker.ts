@@ -1,39 +1,22 @@
 import { AmqpTransport, DEFAULT_AMQP_URL, DELAY_BUCKETS_MS, delayQueueName, type AmqpTransportOptions } from '@tidings/amqp';
 import { deadLetterQueueName, EventBus, redact, silentLogger, type EventBusOptions } from '@tidings/core';
+import { serviceGate } from '@tidings/testing';
 import * as amqp from 'amqplib';
 
 /** Broker tests share one RabbitMQ: AMQP_URL or the local default. */
 export const AMQP_URL = process.env.AMQP_URL ?? DEFAULT_AMQP_URL;
 
-let reachable: Promise<boolean> | undefined;
-
-/** Whether the broker answers; with CI=true an unreachable broker is an error, not a skip. */
-export function brokerReachable(): Promise<boolean> {
-  reachable ??= amqp
-    .connect(AMQP_URL, { timeout: 10_000 })
-    .then(async (c) => {
-      c.on('error', () => undefined);
-      await c.close();
-      return true;
-    })
-    .catch((error: unknown) => {
-      if (process.env.CI) throw new Error(`RabbitMQ is not reachable at ${redact(AMQP_URL)} and CI is set: ${(error as Error).message}`);
-      return false;
-    });
-  return reachable;
-}
-
-let skipNoticePrinted = false;
+/** The broker the suites need: probed once; skipped without it, failed without it under CI. */
+const broker = serviceGate({
+  service: 'RabbitMQ',
+  at: redact(AMQP_URL),
+  probe: () => amqp.connect(AMQP_URL, { timeout: 10_000 }).then((c) => (c.on('error', () => undefined), c.close())),
+  skipping: 'the @tidings/postgres tests that need it',
+  hint: 'start one with `rabbitmq-server -detached` or set AMQP_URL',
+});
 
 /** Call in a `before` hook: skips the suite (one line, once) when no broker is reachable and CI is not set. */
-export async function requireBroker(ctx: Mocha.Context): Promise<void> {
-  if (await brokerReachable()) return;
-  if (!skipNoticePrinted) {
-    skipNoticePrinted = true;
-    console.log('    (RabbitMQ not reachable: skipping the @tidings/postgres tests that need it; start one with `rabbitmq-server -detached` or set AMQP_URL)');
-  }
-  ctx.skip();
-}
+export const requireBroker = (suite: Mocha.Context): Promise<void> => broker.require(suite);
 
 /** A bus on its own AmqpTransport, quiet, with fast retries. */
 export function amqpBus(service: string, options: Partial<EventBusOptions> = {}, transport: Partial<AmqpTransportOptions> = {}): EventBus {

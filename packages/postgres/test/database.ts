@@ -1,43 +1,29 @@
 import { Pool } from 'pg';
 import { redact } from '@tidings/core';
-import { uniquePrefix } from '@tidings/testing';
+import { serviceGate, uniquePrefix } from '@tidings/testing';
 import { install } from '../src';
 
 /** Database tests share one PostgreSQL: DATABASE_URL or the local default (trust auth, database `test`). */
 export const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
-let reachable: Promise<boolean> | undefined;
-
-/** Whether PostgreSQL answers; with CI=true an unreachable database is an error, not a skip. */
-export function databaseReachable(): Promise<boolean> {
-  reachable ??= (async () => {
+/** The database the suites need: probed once; skipped without it, failed without it under CI. */
+const database = serviceGate({
+  service: 'PostgreSQL',
+  at: redact(DATABASE_URL),
+  probe: async () => {
     const pool = new Pool({ connectionString: DATABASE_URL, connectionTimeoutMillis: 10_000, max: 1 });
     try {
       await pool.query('SELECT 1');
-      return true;
-    } catch (error) {
-      if (process.env.CI) throw new Error(`PostgreSQL is not reachable at ${redact(DATABASE_URL)} and CI is set: ${(error as Error).message}`);
-      return false;
     } finally {
       await pool.end().catch(() => undefined);
     }
-  })();
-  return reachable;
-}
-
-let skipNoticePrinted = false;
+  },
+  skipping: 'the @tidings/postgres tests',
+  hint: 'start it with `pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start` or set DATABASE_URL',
+});
 
 /** Call in a `before` hook: skips the suite (one line, once) when PostgreSQL is not reachable and CI is not set. */
-export async function requireDatabase(ctx: Mocha.Context): Promise<void> {
-  if (await databaseReachable()) return;
-  if (!skipNoticePrinted) {
-    skipNoticePrinted = true;
-    console.log(
-      '    (PostgreSQL not reachable: skipping @tidings/postgres tests; start it with `pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start` or set DATABASE_URL)',
-    );
-  }
-  ctx.skip();
-}
+export const requireDatabase = (suite: Mocha.Context): Promise<void> => database.require(suite);
 
 /** A schema name of its own for one test (lower case, as install() wants). */
 export function schemaName(label: string): string {
