@@ -53,6 +53,14 @@ export class DelayWatch {
   /** A retry of `messageId`, to be delivered as `attempt`, is being sent to `delayQueue`, due back at `dueAt`. */
   sending(queue: string, delayQueue: string, messageId: string, attempt: number, dueAt: number): void {
     const key = `${queue}\u0000${messageId}\u0000${attempt}`;
+    // The same retry sent again (its original redelivered after a lost connection and failing
+    // again) may go to another bucket's delay queue: it is awaited once, from the last one only,
+    // or the first queue would keep an entry that no arrival removes.
+    const before = this.index.get(key);
+    if (before !== undefined) {
+      this.logger.debug(`retry ${messageId} (attempt ${attempt}) of '${queue}' sent again, to '${delayQueue}'${before === delayQueue ? '' : ` (before: '${before}')`}`);
+      if (before !== delayQueue) this.watched.get(before)?.due.delete(key);
+    }
     let w = this.watched.get(delayQueue);
     if (!w) {
       w = { queue, due: new Map(), stalled: undefined };
@@ -99,9 +107,17 @@ export class DelayWatch {
     for (const [delayQueue, w] of this.watched) {
       let overdue = 0;
       let oldestDue = Infinity;
-      for (const dueAt of w.due.values()) {
+      let oldest = '';
+      for (const [key, dueAt] of w.due) {
+        // an entry the index no longer leads here is not awaited from this queue: dropped, never reported
+        if (this.index.get(key) !== delayQueue) {
+          this.logger.debug(`dropped a retry awaited from '${delayQueue}' that is now awaited from '${this.index.get(key) ?? 'nowhere'}'`);
+          w.due.delete(key);
+          continue;
+        }
         if (now - dueAt <= this.graceMs) continue;
         overdue++;
+        if (oldestDue > dueAt) oldest = key;
         oldestDue = Math.min(oldestDue, dueAt);
       }
       if (overdue === 0) {
@@ -128,6 +144,7 @@ export class DelayWatch {
         `${overdue} retries of '${w.queue}' are still in '${delayQueue}' ${Math.round((now - oldestDue) / 1000)} s after they were due back; ` +
           `on a cluster, see dead_letter_worker_publisher_confirm_timeout in docs/operations.md`,
       );
+      this.logger.debug(`the oldest overdue retry in '${delayQueue}': message ${oldest.split('\u0000')[1]}, attempt ${oldest.split('\u0000')[2]}, due ${now - oldestDue} ms ago`);
       this.emit({ type: 'delay-stalled', ...w.stalled });
     }
   }
