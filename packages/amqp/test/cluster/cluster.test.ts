@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { redact, silentLogger, type TransportEvent } from '@tidings/core';
+import { redact, type TransportEvent } from '@tidings/core';
 import { Deferred, waitFor } from '@tidings/testing';
 import { AmqpTransport } from '../../src';
 import { tcpProxy, type TcpProxy } from '../proxy';
@@ -166,8 +166,8 @@ describe('On a 3-node RabbitMQ cluster', function () {
         events: EVENTS,
         publishUrls: from(c, pub),
         consumeUrls: [through, ...from(c, con).slice(1)],
-        consumerTransport: (urls) =>
-          new AmqpTransport({ url: urls, logger: silentLogger, heartbeatSeconds: 5, reconnect: { initialDelayMs: 100, maxDelayMs: 1000 }, connectionName: 'cluster-consumer' }),
+        consumerTransport: (urls, logger) =>
+          new AmqpTransport({ url: urls, logger, heartbeatSeconds: 5, reconnect: { initialDelayMs: 100, maxDelayMs: 1000 }, connectionName: 'cluster-consumer' }),
         disrupt: async ({ consumer }) => {
           const lost = new Deferred<void>();
           const stop = consumer.subscribe((e: TransportEvent) => e.type === 'disconnected' && lost.resolve());
