@@ -29,13 +29,6 @@ function from(cluster: Cluster, first: ClusterNode): string[] {
   return [first.url, ...cluster.nodes.filter((n) => n !== first).map((n) => n.url)];
 }
 
-/** Every queue whose name starts with `prefix`, with the node that leads it. */
-async function leadersOf(cluster: Cluster, prefix: string): Promise<{ name: string; leader: string }[]> {
-  const asked = cluster.nodes.find((n) => n.running)!;
-  const rows = JSON.parse(await asked.ctl(['list_queues', 'name', 'leader', '--formatter', 'json', '-q'])) as { name: string; leader: string }[];
-  return rows.filter((r) => r.name.startsWith(prefix)).sort((a, b) => a.name.localeCompare(b.name));
-}
-
 /**
  * What the broker holds in a stalled delay queue: rabbitmqctl's ready and total counts, and the
  * message count a passive declare (what the delay watch can ask) answers.
@@ -80,7 +73,7 @@ function inspect(cluster: Cluster): (queue: string) => Promise<string> {
         new AmqpTransport({ url: urls, logger, heartbeatSeconds: 5, reconnect: { initialDelayMs: 100, maxDelayMs: 1000 }, connectionName: 'cluster-consumer', delayQueuePlacement: placement }),
       disrupt: async ({ queue }) => {
         expect((await c.leaderOf(queue)).name, 'the consumer created the service queue, so its node leads it').to.equal(con.name);
-        const delays = await leadersOf(c, `${queue}.retry.`);
+        const delays = await c.leadersOf(`${queue}.retry.`);
         expect(delays, 'delay queues declared before the kill').to.not.be.empty;
         delayLeaders = delays.map((d) => `${d.name.replace(/.*\.retry\./, 'retry.')}@${d.leader.replace(/@.*/, '')}`);
         for (const d of delays) {
