@@ -152,7 +152,8 @@ export class Connection {
     const start = urls.indexOf(live);
     for (let i = 1; i < urls.length; i++) {
       const url = urls[(start + i + urls.length) % urls.length]!;
-      if (url === live || this.shuttingDown()) continue;
+      if (this.shuttingDown()) break;
+      if (url === live) continue;
       let model: ChannelModel;
       let ch: Channel;
       try {
