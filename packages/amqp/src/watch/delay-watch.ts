@@ -22,7 +22,12 @@ export interface QueueStat {
  * queue's dead-letter worker waits `dead_letter_worker_publisher_confirm_timeout`, 180 s by
  * default, after the target's leader died), nothing else would show it.
  *
- * It remembers the retries this process sent (by message id and attempt) until they come back.
+ * It remembers the retries this process sent (by message id and attempt) until they come back,
+ * each in the delay queue it was last sent to: after a lost connection the original may be
+ * redelivered and fail again, and send the same retry again, maybe into another bucket's queue.
+ * A passive declare of the delay queue cannot confirm a stall: the broker does not count the
+ * messages waiting for its dead-letter worker among a quorum queue's ready messages (measured: 0
+ * while `rabbitmqctl list_queues messages` showed 69), so the answer comes from the service queue.
  * When some are overdue by more than `graceMs`, it asks the broker about the service queue. Empty,
  * with this process its only consumer, means the overdue retries are not waiting there nor at
  * another consumer: they are still in the delay queue. That is a `delay-stalled` event, and
