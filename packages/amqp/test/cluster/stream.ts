@@ -45,6 +45,11 @@ export interface StreamOptions {
   readonly maxAhead?: number;
   /** How long the whole drain may take. @default 120000 */
   readonly drainTimeoutMs?: number;
+  /**
+   * How long the consumer stays up, idle, after the drain: long enough for its delay watch to
+   * report a retry it still awaits (its grace, 30 s, past the last retry's due time). @default 0
+   */
+  readonly lingerMs?: number;
   /** Declare the service queue over a connection to this URL first, so that its node leads it. @default the consumer's node */
   readonly leaderUrl?: string;
   /** Asks the broker about a delay queue reported stalled (what it holds), for the log. */
@@ -218,6 +223,7 @@ export async function runStream(options: StreamOptions): Promise<StreamResult> {
     await disruption;
     const drainTimeoutMs = options.drainTimeoutMs ?? 600_000;
     await waitFor(() => [...resolved].every((id) => handledAt.has(id)), { timeoutMs: drainTimeoutMs, intervalMs: 100 }).catch(() => undefined);
+    if (options.lingerMs) await new Promise((resolve) => setTimeout(resolve, options.lingerMs));
     const lastHandled = Math.max(...handledAt.values());
     const latencies = [...handledAt].map(([id, at]) => at - publishedAt.get(id)!).sort((a, b) => a - b);
     let worstRetry = 0;
