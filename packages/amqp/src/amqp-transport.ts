@@ -80,7 +80,8 @@ export class AmqpTransport implements Transport {
       },
       this.events,
     );
-    this.declarer = new Declarer(() => this.connection.current, this.events, logger);
+    const otherNode = this.o.delayQueuePlacement === 'other-node' && this.o.urls.length > 1 ? this.connection.onOtherNode.bind(this.connection) : undefined;
+    this.declarer = new Declarer(() => this.connection.current, this.events, logger, otherNode);
     this.publisher = new Publisher(this.o.publishBufferSize, logger.child('publish'));
     this.publishChannel = new PublishChannel(this.publisher, this.declarer, this.events, logger, backoff, (model) => this.connection.current === model && this.connection.state !== 'closed');
     const watchLogger = logger.child('watch');

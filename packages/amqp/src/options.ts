@@ -108,6 +108,18 @@ export interface AmqpTransportOptions {
   readonly closeTimeoutMs?: number;
   /** The watchdogs of consumers that did not come back and of stalled delay queues. */
   readonly watch?: AmqpWatchOptions;
+  /**
+   * Where a quorum queue's delay queues get their leader when they are created, on a cluster (two
+   * URLs or more). `'other-node'` declares each new delay queue over a short-lived connection to
+   * the next URL after the one this transport is connected to, so that its leader is not the
+   * service queue's (which sits on the node of the connection that created it): `kill -9` of
+   * that one node then cannot hold every retry for `dead_letter_worker_publisher_confirm_timeout`
+   * (see docs/operations.md). When no other node accepts a connection, or with one URL, or for
+   * classic queues, delay queues are declared on this connection, as with `'connection-node'`.
+   * Needs the broker's default `client-local` leader locator.
+   * @default 'other-node'
+   */
+  readonly delayQueuePlacement?: 'other-node' | 'connection-node';
   /** @default consoleLogger(): lines on stderr at TIDINGS_LOG_LEVEL, else 'warn' */
   readonly logger?: Logger;
 }
@@ -125,6 +137,7 @@ export interface ResolvedOptions {
   readonly watchIntervalMs: number;
   readonly consumerGraceMs: number;
   readonly delayGraceMs: number;
+  readonly delayQueuePlacement: 'other-node' | 'connection-node';
   readonly logger: Logger;
 }
 
@@ -180,6 +193,7 @@ export function resolveOptions(options: AmqpTransportOptions): ResolvedOptions {
     watchIntervalMs: finiteNumber(OWNER, 'watch.intervalMs', watch.intervalMs ?? 1000, 1, LIMITS.timerMs),
     consumerGraceMs: finiteNumber(OWNER, 'watch.consumerGraceMs', watch.consumerGraceMs ?? 30_000, 0, LIMITS.timerMs),
     delayGraceMs: finiteNumber(OWNER, 'watch.delayGraceMs', watch.delayGraceMs ?? 30_000, 0, LIMITS.timerMs),
+    delayQueuePlacement: oneOf(OWNER, 'delayQueuePlacement', options.delayQueuePlacement ?? 'other-node', ['other-node', 'connection-node'] as const),
     logger: objectWith<Logger>(OWNER, 'logger', options.logger ?? consoleLogger(), ['debug', 'info', 'warn', 'error', 'child'], "consoleLogger('info')").child('amqp'),
   };
 }

@@ -78,6 +78,8 @@ export class Connection {
   private endpointValue: Endpoint | undefined;
   /** The URL of the live connection's node, redacted. */
   private nodeUrl: string | undefined;
+  /** The same, as given (credentials and all): to tell the other URLs from it. */
+  private liveUrl: string | undefined;
   /** The pause between two start-up attempts; release() cuts it short. */
   private startupPause: { wake: () => void } | undefined;
 
@@ -136,6 +138,47 @@ export class Connection {
     const ch = await model.createChannel();
     ch.on('handler-error', onError);
     return ch;
+  }
+
+  /**
+   * Runs `fn` on a channel of a short-lived connection to another node than the live
+   * connection's: the URLs after the live one, in order, until one accepts a connection. The
+   * connection is closed afterwards. Resolves undefined (without running `fn`) when there is
+   * only one URL, no live connection, or no other node accepted one; an error of `fn` rejects.
+   */
+  async onOtherNode<T>(fn: (ch: Channel, url: string) => Promise<T>): Promise<{ value: T; url: string } | undefined> {
+    const { urls, logger } = this.settings;
+    const live = this.liveUrl;
+    if (urls.length < 2 || this.model === undefined || live === undefined) return undefined;
+    const start = urls.indexOf(live);
+    for (let i = 1; i < urls.length; i++) {
+      const url = urls[(start + i + urls.length) % urls.length]!;
+      if (this.shuttingDown()) break;
+      if (url === live) continue;
+      let model: ChannelModel;
+      let ch: Channel;
+      try {
+        model = await this.open(this.urlWithHeartbeat(url), this.socketOptions());
+      } catch (error) {
+        logger.debug(`no connection to ${redact(url)} for a declaration on another node: ${redact((error as Error)?.message ?? String(error))}`);
+        continue;
+      }
+      model.on('error', (err: Error) => logger.debug(`short-lived connection to ${redact(url)}: ${redact(err.message)}`));
+      try {
+        ch = await model.createChannel();
+        ch.on('error', (err: Error) => logger.debug(`channel on ${redact(url)}: ${redact(err.message)}`));
+      } catch (error) {
+        await model.close().catch(() => undefined);
+        logger.debug(`no channel on ${redact(url)}: ${redact((error as Error)?.message ?? String(error))}`);
+        continue;
+      }
+      try {
+        return { value: await fn(ch, redact(url)), url: redact(url) };
+      } finally {
+        await model.close().catch(() => undefined);
+      }
+    }
+    return undefined;
   }
 
   /** Begins a close; returns false when it never connected (then it is closed at once). */
@@ -286,6 +329,7 @@ export class Connection {
     if (!this.shuttingDown()) this.stateValue = 'connected';
     this.reconnectAttempt = 0;
     this.nodeUrl = redact(url);
+    this.liveUrl = url;
     logger.info(`${first ? 'connected to' : 'reconnected to'} ${redact(url)}`);
     this.events.emit({ type: 'connected', url: redact(url) });
     const waiters = this.connectedWaiters;

@@ -6,6 +6,12 @@ import { declareDelayQueue, declareExchange, declareQueue, delayQueueName, type 
 import { topologyError } from './topology-error';
 
 /**
+ * Runs a declaration on another node than the live connection's (a short-lived connection);
+ * undefined when no other node is there to take it.
+ */
+export type OnOtherNode = <T>(fn: (ch: Channel, url: string) => Promise<T>) => Promise<{ value: T; url: string } | undefined>;
+
+/**
  * The one place that remembers what was declared and declares it again after a reconnect.
  * Declarations run one at a time on a shared channel, because the broker closes a channel
  * on a refusal and the next declaration must not fail with it.
@@ -27,6 +33,11 @@ export class Declarer {
     private readonly connection: () => ChannelModel | undefined,
     private readonly events: TransportEvents,
     private readonly logger: Logger,
+    /**
+     * Given, a quorum queue's new delay queues are declared there, so that their leader is not the
+     * node that leads the service queue (see `declareDelayQueueAway`).
+     */
+    private readonly otherNode?: OnOtherNode,
   ) {}
 
   /** Declares and remembers; a refusal by the broker rejects with a TopologyError. */
@@ -126,13 +137,39 @@ export class Declarer {
       const target: QueueSpec = this.queues.get(queue) ?? { name: queue, durable: true, autoDelete: false, queueType: 'classic', bindings: [] };
       const spec: DelayQueueSpec = { name, target, ttlMs: bucketMs };
       // Many retries may land in a new bucket at once: declare it once for all of them.
-      declaring = this.serialised(() => this.onChannel((ch) => declareDelayQueue(ch, spec), `delay queue '${name}'`))
+      declaring = this.serialised(() => this.declareDelayQueueAway(spec))
         .then(() => void this.delayQueues.set(name, spec))
         .finally(() => this.delayDeclaring.delete(name));
       this.delayDeclaring.set(name, declaring);
     }
     await declaring;
     return name;
+  }
+
+  /**
+   * A quorum queue's leader is placed on the node of the connection that creates it (RabbitMQ's
+   * default `client-local` locator), so a delay queue declared on this connection would share its
+   * leader with the service queue, and `kill -9` of that node leaves the retries waiting for the
+   * broker's dead-letter worker (`dead_letter_worker_publisher_confirm_timeout`). Declared over a
+   * connection to another node, it is led from there. Declaring a queue that exists changes
+   * nothing, so this only places the ones it creates. When no other node takes it (one URL, the
+   * others down, lost midway), it is declared here as before.
+   */
+  private async declareDelayQueueAway(spec: DelayQueueSpec): Promise<void> {
+    const what = `delay queue '${spec.name}'`;
+    if (this.otherNode && spec.target.queueType === 'quorum') {
+      try {
+        const placed = await this.otherNode(async (ch) => declareDelayQueue(ch, spec));
+        if (placed) {
+          this.logger.debug(`${what} declared over ${placed.url}, so that it is led away from its service queue's node`);
+          return;
+        }
+      } catch (error) {
+        if (!isConnectionLoss(error)) throw topologyError(error, what);
+        this.logger.debug(`${what}: lost the connection to the other node (${(error as Error).message}); declaring it on this connection`);
+      }
+    }
+    await this.onChannel((ch) => declareDelayQueue(ch, spec), what);
   }
 
   /** Someone deleted the delay queue: the next retry to it declares it again. */

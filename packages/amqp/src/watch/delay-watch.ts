@@ -22,7 +22,12 @@ export interface QueueStat {
  * queue's dead-letter worker waits `dead_letter_worker_publisher_confirm_timeout`, 180 s by
  * default, after the target's leader died), nothing else would show it.
  *
- * It remembers the retries this process sent (by message id and attempt) until they come back.
+ * It remembers the retries this process sent (by message id and attempt) until they come back,
+ * each in the delay queue it was last sent to: after a lost connection the original may be
+ * redelivered and fail again, and send the same retry again, maybe into another bucket's queue.
+ * A passive declare of the delay queue cannot confirm a stall: the broker does not count the
+ * messages waiting for its dead-letter worker among a quorum queue's ready messages (measured: 0
+ * while `rabbitmqctl list_queues messages` showed 69), so the answer comes from the service queue.
  * When some are overdue by more than `graceMs`, it asks the broker about the service queue. Empty,
  * with this process its only consumer, means the overdue retries are not waiting there nor at
  * another consumer: they are still in the delay queue. That is a `delay-stalled` event, and
@@ -53,6 +58,14 @@ export class DelayWatch {
   /** A retry of `messageId`, to be delivered as `attempt`, is being sent to `delayQueue`, due back at `dueAt`. */
   sending(queue: string, delayQueue: string, messageId: string, attempt: number, dueAt: number): void {
     const key = `${queue}\u0000${messageId}\u0000${attempt}`;
+    // The same retry sent again (its original redelivered after a lost connection and failing
+    // again) may go to another bucket's delay queue: it is awaited once, from the last one only,
+    // or the first queue would keep an entry that no arrival removes.
+    const before = this.index.get(key);
+    if (before !== undefined) {
+      this.logger.debug(`retry ${messageId} (attempt ${attempt}) of '${queue}' sent again, to '${delayQueue}'${before === delayQueue ? '' : ` (before: '${before}')`}`);
+      if (before !== delayQueue) this.watched.get(before)?.due.delete(key);
+    }
     let w = this.watched.get(delayQueue);
     if (!w) {
       w = { queue, due: new Map(), stalled: undefined };
@@ -99,9 +112,17 @@ export class DelayWatch {
     for (const [delayQueue, w] of this.watched) {
       let overdue = 0;
       let oldestDue = Infinity;
-      for (const dueAt of w.due.values()) {
+      let oldest = '';
+      for (const [key, dueAt] of w.due) {
+        // an entry the index no longer leads here is not awaited from this queue: dropped, never reported
+        if (this.index.get(key) !== delayQueue) {
+          this.logger.debug(`dropped a retry awaited from '${delayQueue}' that is now awaited from '${this.index.get(key) ?? 'nowhere'}'`);
+          w.due.delete(key);
+          continue;
+        }
         if (now - dueAt <= this.graceMs) continue;
         overdue++;
+        if (oldestDue > dueAt) oldest = key;
         oldestDue = Math.min(oldestDue, dueAt);
       }
       if (overdue === 0) {
@@ -128,6 +149,7 @@ export class DelayWatch {
         `${overdue} retries of '${w.queue}' are still in '${delayQueue}' ${Math.round((now - oldestDue) / 1000)} s after they were due back; ` +
           `on a cluster, see dead_letter_worker_publisher_confirm_timeout in docs/operations.md`,
       );
+      this.logger.debug(`the oldest overdue retry in '${delayQueue}': message ${oldest.split('\u0000')[1]}, attempt ${oldest.split('\u0000')[2]}, due ${now - oldestDue} ms ago`);
       this.emit({ type: 'delay-stalled', ...w.stalled });
     }
   }

@@ -59,6 +59,8 @@ export interface Cluster {
   node(name: string): ClusterNode;
   /** The node that leads a quorum queue now, asked of a running node (`list_queues name leader`). */
   leaderOf(queue: string): Promise<ClusterNode>;
+  /** Every queue whose name starts with `prefix`, by name, with the node that leads it now. */
+  leadersOf(prefix: string): Promise<{ name: string; leader: string }[]>;
   /** Stops every node (killing those that do not stop) and removes the folder; harmless twice. */
   stop(): Promise<void>;
 }
@@ -218,6 +220,12 @@ function clusterOf(dir: string, nodes: ClusterNode[]): Cluster {
       const row = rows.find((r) => r.name === queue);
       if (!row) throw new Error(`leaderOf: no queue '${queue}' on the cluster`);
       return cluster.node(row.leader);
+    },
+    async leadersOf(prefix) {
+      const asked = nodes.find((n) => n.running);
+      if (!asked) throw new Error('leadersOf: no node is running');
+      const rows = JSON.parse(await asked.ctl(['list_queues', 'name', 'leader', '--formatter', 'json', '-q'])) as { name: string; leader: string }[];
+      return rows.filter((r) => r.name.startsWith(prefix)).sort((a, b) => a.name.localeCompare(b.name));
     },
     async stop() {
       if (stopped) return;

@@ -1,4 +1,4 @@
-import { EventBus, silentLogger, type StalledDelayQueue, type TransportEvent } from '@tidings/core';
+import { EventBus, silentLogger, type Logger, type StalledDelayQueue, type TransportEvent } from '@tidings/core';
 import { Deferred, uniquePrefix, waitFor } from '@tidings/testing';
 import { AmqpTransport } from '../../src';
 import { Order, ORDERS } from '../fixtures/orders';
@@ -45,12 +45,17 @@ export interface StreamOptions {
   readonly maxAhead?: number;
   /** How long the whole drain may take. @default 120000 */
   readonly drainTimeoutMs?: number;
+  /**
+   * How long the consumer stays up, idle, after the drain: long enough for its delay watch to
+   * report a retry it still awaits (its grace, 30 s, past the last retry's due time). @default 0
+   */
+  readonly lingerMs?: number;
   /** Declare the service queue over a connection to this URL first, so that its node leads it. @default the consumer's node */
   readonly leaderUrl?: string;
   /** Asks the broker about a delay queue reported stalled (what it holds), for the log. */
   readonly inspect?: (delayQueue: string) => Promise<string>;
-  /** The consumer's own options (e.g. a heartbeat, a proxy in front). */
-  readonly consumerTransport?: (urls: readonly string[]) => AmqpTransport;
+  /** The consumer's own options (e.g. a heartbeat, a proxy in front); `logger` keeps the delay watch's lines for the result. */
+  readonly consumerTransport?: (urls: readonly string[], logger: Logger) => AmqpTransport;
 }
 
 /** What a disruption sees: the service queue's name and the consumer's transport. */
@@ -83,6 +88,16 @@ export interface StreamResult {
   readonly delayStalls: readonly { readonly event: StalledDelayQueue; readonly health: readonly StalledDelayQueue[]; broker?: string }[];
   /** `consumer-missing` events of the consumer's transport. */
   readonly consumersMissing: readonly string[];
+  /** What the consumer's delay watch logged (debug lines included). */
+  readonly watchLog: readonly string[];
+}
+
+/** A logger that keeps the lines of the delay watch (`…:watch`) only, and drops the rest. */
+function watchLogger(lines: string[], component = 'tidings'): Logger {
+  const keep = (level: string) => (message: string) => {
+    if (component.endsWith(':watch') && lines.length < 10_000) lines.push(`${new Date().toISOString().slice(11, 23)} ${level} ${message}`);
+  };
+  return { debug: keep('debug'), info: keep('info'), warn: keep('warn'), error: keep('error'), child: (c: string) => watchLogger(lines, `${component}:${c}`) };
 }
 
 function percentile(sorted: readonly number[], p: number): number {
@@ -97,8 +112,18 @@ export function describe(label: string, r: StreamResult): string {
     `p99 ${r.p99Ms} ms, max ${(r.maxLatencyMs / 1000).toFixed(1)} s, worst retry ${(r.worstRetryOverBackoffMs / 1000).toFixed(1)} s over its backoff` +
     (r.delayStalls.length > 0
       ? `; delay-stalled reported ${r.delayStalls.length}× (${r.delayStalls.map((s) => `${s.event.delayQueue.replace(/.*\.retry\./, 'retry.')}: ${s.event.overdue} overdue by ${s.event.overdueMs} ms, broker: ${s.broker ?? '?'}`).join('; ')})`
-      : '')
+      : '') +
+    watchSummary(r)
   );
+}
+
+/** How often a retry was sent again while awaited (its original redelivered and failing again), and to another delay queue. */
+function watchSummary(r: StreamResult): string {
+  const again = r.watchLog.filter((l) => l.includes(' sent again')).length;
+  const moved = r.watchLog.filter((l) => l.includes(' sent again') && l.includes('(before:')).length;
+  const dropped = r.watchLog.filter((l) => l.includes('dropped a retry')).length;
+  const text = again > 0 || dropped > 0 ? `; delay watch: ${again} retries sent again while awaited, ${moved} of them to another delay queue, ${dropped} stale entries dropped` : '';
+  return r.delayStalls.length > 0 ? `${text}\n        watch log:\n${r.watchLog.slice(-12).map((l) => `          ${l}`).join('\n')}` : text;
 }
 
 export async function runStream(options: StreamOptions): Promise<StreamResult> {
@@ -108,9 +133,11 @@ export async function runStream(options: StreamOptions): Promise<StreamResult> {
   const disruptAt = options.disruptAt ?? Math.floor(options.events / 3);
   const queue = `${uniquePrefix('cluster')}billing`;
   const reconnect = { initialDelayMs: 100, maxDelayMs: 1000 };
+  const watchLog: string[] = [];
+  const consumerLogger = watchLogger(watchLog);
   const consumerTransport =
-    options.consumerTransport?.(options.consumeUrls) ??
-    new AmqpTransport({ url: options.consumeUrls, logger: silentLogger, heartbeatSeconds: 5, reconnect, connectionName: 'cluster-consumer' });
+    options.consumerTransport?.(options.consumeUrls, consumerLogger) ??
+    new AmqpTransport({ url: options.consumeUrls, logger: consumerLogger, heartbeatSeconds: 5, reconnect, connectionName: 'cluster-consumer' });
   const publisherTransport = new AmqpTransport({ url: options.publishUrls, logger: silentLogger, heartbeatSeconds: 5, reconnect, connectionName: 'cluster-publisher', publishBufferSize: 50_000 });
   const consumer = new EventBus({ service: 'billing', transport: consumerTransport, logger: silentLogger, retry: { initialDelayMs: RETRY_DELAY_MS, jitter: 0, maxAttempts: 10 } });
   const publisher = new EventBus({ service: 'shop', transport: publisherTransport, logger: silentLogger });
@@ -196,6 +223,7 @@ export async function runStream(options: StreamOptions): Promise<StreamResult> {
     await disruption;
     const drainTimeoutMs = options.drainTimeoutMs ?? 600_000;
     await waitFor(() => [...resolved].every((id) => handledAt.has(id)), { timeoutMs: drainTimeoutMs, intervalMs: 100 }).catch(() => undefined);
+    if (options.lingerMs) await new Promise((resolve) => setTimeout(resolve, options.lingerMs));
     const lastHandled = Math.max(...handledAt.values());
     const latencies = [...handledAt].map(([id, at]) => at - publishedAt.get(id)!).sort((a, b) => a - b);
     let worstRetry = 0;
@@ -219,6 +247,7 @@ export async function runStream(options: StreamOptions): Promise<StreamResult> {
       consumerNodes,
       delayStalls,
       consumersMissing,
+      watchLog,
     };
   } finally {
     await Promise.allSettled([consumer.close({ timeoutMs: 5000 }), publisher.close({ timeoutMs: 5000 })]);

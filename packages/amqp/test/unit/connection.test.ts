@@ -268,4 +268,50 @@ describe('Connection (against a fake amqplib connect)', () => {
       );
     });
   });
+  describe('onOtherNode', () => {
+    it('runs a declaration on a short-lived connection to the URL after the live one, and closes it', async () => {
+      const h = harness(['amqp://guest:s3cret@a:5672', 'amqp://guest:s3cret@b:5672', 'amqp://guest:s3cret@c:5672']);
+      await h.connection.connect();
+      const placed = await h.connection.onOtherNode(async (_ch, url) => `declared via ${url}`);
+      expect(placed).to.deep.equal({ value: 'declared via amqp://guest:***@b:5672', url: 'amqp://guest:***@b:5672' });
+      expect(h.opened.map((o) => new URL(o.url).host)).to.deep.equal(['a:5672', 'b:5672']);
+      expect(h.opened[1]!.model.closed, 'the short-lived connection is closed').to.equal(true);
+      expect(h.opened[0]!.model.closed, 'the live one is not').to.equal(false);
+      expect(h.connection.node).to.equal('amqp://guest:***@a:5672');
+    });
+
+    it('skips a node that refuses, and starts after the live connection\'s node', async () => {
+      const h = harness(['amqp://a:5672', 'amqp://b:5672', 'amqp://c:5672']);
+      h.refuse = new Set(['a:5672']);
+      await h.connection.connect(); // on b
+      h.refuse = new Set(['c:5672']);
+      const placed = await h.connection.onOtherNode(async () => 'ok');
+      expect(placed?.url).to.equal('amqp://a:5672');
+    });
+
+    it('resolves undefined without running the declaration with one URL, or when no other node accepts', async () => {
+      const one = harness(['amqp://a:5672']);
+      await one.connection.connect();
+      let ran = 0;
+      expect(await one.connection.onOtherNode(async () => ran++)).to.equal(undefined);
+      const two = harness(['amqp://a:5672', 'amqp://b:5672']);
+      await two.connection.connect();
+      two.refuse = new Set(['b:5672']);
+      expect(await two.connection.onOtherNode(async () => ran++)).to.equal(undefined);
+      expect(ran).to.equal(0);
+    });
+
+    it('rejects with the declaration\'s error, and still closes the connection', async () => {
+      const h = harness(['amqp://a:5672', 'amqp://b:5672']);
+      await h.connection.connect();
+      await expectRejection(
+        h.connection.onOtherNode(async () => {
+          throw new Error('PRECONDITION_FAILED');
+        }),
+        Error,
+        /PRECONDITION_FAILED/,
+      );
+      expect(h.opened[1]!.model.closed).to.equal(true);
+    });
+  });
 });

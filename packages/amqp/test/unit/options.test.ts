@@ -38,6 +38,7 @@ describe('AmqpTransport options', () => {
     ['url', { url: 42 }, 'option url must be a broker URL or an array of them'],
     ['url', { url: ['amqp://a', 7] }, 'option url must be a broker URL or an array of them'],
     ['urlOrder', { urlOrder: 'random' }, "option urlOrder must be 'given' or 'shuffled'; got 'random'."],
+    ['delayQueuePlacement', { delayQueuePlacement: 'away' }, "option delayQueuePlacement must be 'other-node' or 'connection-node'; got 'away'."],
     ['watch.intervalMs', { watch: { intervalMs: 0 } }, 'option watch.intervalMs must be a finite number from 1 to 2147483647; got 0.'],
     ['watch.consumerGraceMs', { watch: { consumerGraceMs: -1 } }, 'option watch.consumerGraceMs must be a finite number from 0'],
     ['watch.delayGraceMs', { watch: { delayGraceMs: NaN } }, 'option watch.delayGraceMs must be a finite number from 0'],

@@ -118,6 +118,35 @@ describe('DelayWatch', () => {
     expect(watch.stalled).to.deep.equal([]);
   });
 
+  it('awaits a retry sent twice into two buckets (its original redelivered after a lost connection, failing again) once: no report after it came back', async () => {
+    const { watch, events, check } = setup();
+    const dq512 = 'billing.retry.512ms';
+    watch.sending('billing', dq, 'm1', 2, 1_024); // the first try, its confirm lost with the connection
+    watch.sending('billing', dq512, 'm1', 2, 2_512); // the original redelivered on the next one, failed again: the 512 ms bucket this time
+    watch.confirmed('billing', 'm1', 2, 2_512);
+    watch.arrived('billing', 'm1', 2); // one copy back (from either queue): the retry is back
+    expect(watch.tracking).to.equal(false);
+    await check(40_000);
+    await check(100_000);
+    expect(events, 'no delay queue reported stalled').to.deep.equal([]);
+    expect(watch.stalled).to.deep.equal([]);
+  });
+
+  it('clears a report once the retry it counted came back through another bucket', async () => {
+    const { watch, events, check } = setup();
+    const dq512 = 'billing.retry.512ms';
+    watch.sending('billing', dq, 'm1', 2, 1_000);
+    await check(35_000);
+    expect(events.map((e) => e.type)).to.deep.equal(['delay-stalled']);
+    watch.sending('billing', dq512, 'm1', 2, 36_000); // the same retry sent again, to another delay queue
+    watch.arrived('billing', 'm1', 2);
+    await check(37_000);
+    expect(events[1]).to.deep.equal({ type: 'delay-recovered', queue: 'billing', delayQueue: dq });
+    expect(watch.stalled).to.deep.equal([]);
+    await check(100_000);
+    expect(events, 'nothing more').to.have.length(2);
+  });
+
   it('forgets overdue retries when other processes consume the queue too (they may have them), without a report', async () => {
     const { watch, events, stats, check } = setup();
     watch.sending('billing', dq, 'elsewhere', 2, 1_000);
