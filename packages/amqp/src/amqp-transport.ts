@@ -87,7 +87,7 @@ export class AmqpTransport implements Transport {
     const watchLogger = logger.child('watch');
     const emit = (event: TransportEvent): void => this.events.emit(event);
     this.consumerWatch = new ConsumerWatch(this.o.consumerGraceMs, emit, watchLogger);
-    this.delayWatch = new DelayWatch(this.o.delayGraceMs, emit, watchLogger);
+    this.delayWatch = new DelayWatch(this.o.delayGraceMs, emit, watchLogger, this.o.delayGiveUpMs);
     const copies = new Copies(this.publisher, this.declarer, this.delayWatch);
     this.consumerHost = {
       logger: logger.child('consume'),

@@ -58,6 +58,14 @@ export interface AmqpWatchOptions {
    * @default 30000
    */
   readonly delayGraceMs?: number;
+  /**
+   * Retries not back this long after they were due are no longer awaited: a warning says so, and
+   * a report of their delay queue clears (`delay-recovered` with `abandoned`). It bounds a report
+   * nothing would clear (a retry consumed by a process this one cannot see); the broker's stall
+   * itself lasts a few rounds of `dead_letter_worker_publisher_confirm_timeout` (180 s by default).
+   * @default 900000 (15 minutes)
+   */
+  readonly delayGiveUpMs?: number;
 }
 
 export interface AmqpTransportOptions {
@@ -137,6 +145,7 @@ export interface ResolvedOptions {
   readonly watchIntervalMs: number;
   readonly consumerGraceMs: number;
   readonly delayGraceMs: number;
+  readonly delayGiveUpMs: number;
   readonly delayQueuePlacement: 'other-node' | 'connection-node';
   readonly logger: Logger;
 }
@@ -172,6 +181,7 @@ export function resolveOptions(options: AmqpTransportOptions): ResolvedOptions {
   const reconnect = optionsObject<AmqpReconnectOptions>(OWNER, 'reconnect', options.reconnect ?? {});
   const initialDelayMs = finiteNumber(OWNER, 'reconnect.initialDelayMs', reconnect.initialDelayMs ?? 100, 1, LIMITS.timerMs);
   const maxDelayMs = finiteNumber(OWNER, 'reconnect.maxDelayMs', reconnect.maxDelayMs ?? 15_000, initialDelayMs, LIMITS.timerMs);
+  const delayGraceMs = finiteNumber(OWNER, 'watch.delayGraceMs', watch.delayGraceMs ?? 30_000, 0, LIMITS.timerMs);
   const tls = optionsObject<AmqpTlsOptions>(OWNER, 'tls', options.tls ?? {});
   if (tls.rejectUnauthorized !== undefined) bool(OWNER, 'tls.rejectUnauthorized', tls.rejectUnauthorized);
   if (tls.servername !== undefined) nonEmptyString(OWNER, 'tls.servername', tls.servername);
@@ -192,7 +202,9 @@ export function resolveOptions(options: AmqpTransportOptions): ResolvedOptions {
     closeTimeoutMs: finiteNumber(OWNER, 'closeTimeoutMs', options.closeTimeoutMs ?? 10_000, 0, LIMITS.timerMs),
     watchIntervalMs: finiteNumber(OWNER, 'watch.intervalMs', watch.intervalMs ?? 1000, 1, LIMITS.timerMs),
     consumerGraceMs: finiteNumber(OWNER, 'watch.consumerGraceMs', watch.consumerGraceMs ?? 30_000, 0, LIMITS.timerMs),
-    delayGraceMs: finiteNumber(OWNER, 'watch.delayGraceMs', watch.delayGraceMs ?? 30_000, 0, LIMITS.timerMs),
+    delayGraceMs,
+    // a retry is reported before it is given up on
+    delayGiveUpMs: finiteNumber(OWNER, 'watch.delayGiveUpMs', watch.delayGiveUpMs ?? Math.max(900_000, delayGraceMs), delayGraceMs, LIMITS.timerMs),
     delayQueuePlacement: oneOf(OWNER, 'delayQueuePlacement', options.delayQueuePlacement ?? 'other-node', ['other-node', 'connection-node'] as const),
     logger: objectWith<Logger>(OWNER, 'logger', options.logger ?? consoleLogger(), ['debug', 'info', 'warn', 'error', 'child'], "consoleLogger('info')").child('amqp'),
   };

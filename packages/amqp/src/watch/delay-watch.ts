@@ -44,6 +44,8 @@ export class DelayWatch {
     private readonly graceMs: number,
     private readonly emit: (event: TransportEvent) => void,
     private readonly logger: Logger,
+    /** Past this (after its due time) a retry is no longer awaited: a report nothing clears must not stand for good. */
+    private readonly giveUpMs = 900_000,
   ) {}
 
   get stalled(): StalledDelayQueue[] {
@@ -113,6 +115,7 @@ export class DelayWatch {
       let overdue = 0;
       let oldestDue = Infinity;
       let oldest = '';
+      let abandoned = 0;
       for (const [key, dueAt] of w.due) {
         // an entry the index no longer leads here is not awaited from this queue: dropped, never reported
         if (this.index.get(key) !== delayQueue) {
@@ -121,12 +124,25 @@ export class DelayWatch {
           continue;
         }
         if (now - dueAt <= this.graceMs) continue;
+        if (now - dueAt > this.giveUpMs) {
+          w.due.delete(key);
+          this.index.delete(key);
+          abandoned++;
+          continue;
+        }
         overdue++;
         if (oldestDue > dueAt) oldest = key;
         oldestDue = Math.min(oldestDue, dueAt);
       }
+      if (abandoned > 0) {
+        this.logger.warn(
+          `${abandoned} retries of '${w.queue}' sent to '${delayQueue}' did not come back to this process within ${Math.round(this.giveUpMs / 60_000)} min ` +
+            `after they were due; no longer awaiting them. Look for them in '${delayQueue}' (rabbitmqctl list_queues name messages messages_ready), ` +
+            `or another process consumed them.`,
+        );
+      }
       if (overdue === 0) {
-        this.recovered(delayQueue, w);
+        this.recovered(delayQueue, w, abandoned);
         if (w.due.size === 0) this.watched.delete(delayQueue);
         continue;
       }
@@ -162,10 +178,14 @@ export class DelayWatch {
     }
   }
 
-  private recovered(delayQueue: string, w: Watched): void {
+  private recovered(delayQueue: string, w: Watched, abandoned = 0): void {
     if (!w.stalled) return;
     w.stalled = undefined;
-    this.logger.info(`the overdue retries of '${w.queue}' left '${delayQueue}'`);
-    this.emit({ type: 'delay-recovered', queue: w.queue, delayQueue });
+    if (abandoned === 0) {
+      this.logger.info(`the overdue retries of '${w.queue}' left '${delayQueue}'`);
+      this.emit({ type: 'delay-recovered', queue: w.queue, delayQueue });
+    } else {
+      this.emit({ type: 'delay-recovered', queue: w.queue, delayQueue, abandoned });
+    }
   }
 }

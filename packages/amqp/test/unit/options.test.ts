@@ -42,6 +42,7 @@ describe('AmqpTransport options', () => {
     ['watch.intervalMs', { watch: { intervalMs: 0 } }, 'option watch.intervalMs must be a finite number from 1 to 2147483647; got 0.'],
     ['watch.consumerGraceMs', { watch: { consumerGraceMs: -1 } }, 'option watch.consumerGraceMs must be a finite number from 0'],
     ['watch.delayGraceMs', { watch: { delayGraceMs: NaN } }, 'option watch.delayGraceMs must be a finite number from 0'],
+    ['watch.delayGiveUpMs', { watch: { delayGraceMs: 60_000, delayGiveUpMs: 59_999 } }, 'option watch.delayGiveUpMs must be a finite number from 60000'],
     ['watch', { watch: true }, 'option watch must be an object of options; got true.'],
   ];
   for (const [name, options, expected] of bad) {
@@ -69,6 +70,8 @@ describe('AmqpTransport options', () => {
   it('takes the documented defaults and the boundary values', () => {
     expect(() => new AmqpTransport({ url: 'amqp://a', heartbeatSeconds: 0, closeTimeoutMs: 0, publishBufferSize: 1 })).not.to.throw();
     expect(() => new AmqpTransport({ url: 'amqp://a', heartbeatSeconds: 65_535, reconnect: { initialDelayMs: 1, maxDelayMs: 1 } })).not.to.throw();
+    expect(resolveOptions({ url: 'amqp://a' }).delayGiveUpMs, 'a retry is given up on 15 minutes after it was due').to.equal(900_000);
+    expect(resolveOptions({ url: 'amqp://a', watch: { delayGraceMs: 1_000_000 } }).delayGiveUpMs, 'never before it is reported').to.equal(1_000_000);
   });
 
   it("keeps the URLs' order by default, and shuffles them with urlOrder: 'shuffled' (each order once per transport)", () => {

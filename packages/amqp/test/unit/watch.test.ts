@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { silentLogger, type TransportEvent } from '@tidings/core';
+import { RecordingLogger } from '@tidings/testing';
 import { ConsumerWatch, DelayWatch, type QueueStat, type WatchedConsumer } from '../../src/watch';
 
 describe('ConsumerWatch', () => {
@@ -145,6 +146,28 @@ describe('DelayWatch', () => {
     expect(watch.stalled).to.deep.equal([]);
     await check(100_000);
     expect(events, 'nothing more').to.have.length(2);
+  });
+
+  it('gives up on a retry not back delayGiveUpMs after it was due: a warning, and the report clears saying how many it abandoned', async () => {
+    const events: TransportEvent[] = [];
+    const logger = new RecordingLogger();
+    const watch = new DelayWatch(30_000, (e) => events.push(e), logger, 900_000);
+    const check = (now: number): Promise<void> => watch.check(now, async () => ({ messageCount: 0, consumerCount: 1 }), () => 1);
+    watch.sending('billing', dq, 'lost', 2, 1_000);
+    watch.sending('billing', dq, 'late', 2, 600_000);
+    await check(35_000);
+    expect(events.map((e) => e.type)).to.deep.equal(['delay-stalled']);
+    await check(901_000);
+    expect(events, 'not yet: 900 s is the bound, not reached').to.have.length(1);
+    await check(901_001);
+    expect(events, 'one still overdue (late): the report stands').to.have.length(1);
+    expect(watch.stalled).to.deep.equal([{ queue: 'billing', delayQueue: dq, overdue: 1, overdueMs: 301_001 }]);
+    expect(logger.find('warn', /1 retries of 'billing' sent to 'billing.retry.1024ms' did not come back to this process within 15 min/)).to.have.length(1);
+    watch.arrived('billing', 'lost', 2); // too late: no longer awaited, changes nothing
+    await check(1_500_001);
+    expect(events[1]).to.deep.equal({ type: 'delay-recovered', queue: 'billing', delayQueue: dq, abandoned: 1 });
+    expect(watch.stalled).to.deep.equal([]);
+    expect(watch.tracking).to.equal(false);
   });
 
   it('forgets overdue retries when other processes consume the queue too (they may have them), without a report', async () => {

@@ -175,7 +175,8 @@ export type TransportEvent =
   /** Retries sit in a delay queue well past their delay; `health().stalledDelayQueues` lists it until they return. */
   | ({ readonly type: 'delay-stalled' } & StalledDelayQueue)
   /** The overdue retries of `delayQueue` came back. */
-  | { readonly type: 'delay-recovered'; readonly queue: string; readonly delayQueue: string }
+  /** `abandoned`: retries no longer awaited, not back `watch.delayGiveUpMs` after they were due (absent when all came back). */
+  | { readonly type: 'delay-recovered'; readonly queue: string; readonly delayQueue: string; readonly abandoned?: number }
   | { readonly type: 'error'; readonly error: Error }
   /** The broker stopped reading from publishers (a memory or disk alarm); `health().blocked` holds the reason until `unblocked`. */
   | { readonly type: 'blocked'; readonly reason: string }
