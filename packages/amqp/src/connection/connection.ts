@@ -4,7 +4,7 @@ import { redact, TransportClosedError } from '@tidings/core';
 import type { TransportEvents } from '../events';
 import type { ResolvedOptions } from '../options';
 import { backoffDelay } from './backoff';
-import { connectionFailure, describeFailure, isRefusal, type FailedAttempt } from './connection-failure';
+import { connectionFailure, describeFailure, isRefusal, vhostAndUser, type FailedAttempt } from './connection-failure';
 import { batchWrites } from './write-batching';
 
 export type ConnectionState = 'idle' | 'connecting' | 'connected' | 'reconnecting' | 'closing' | 'closed';
@@ -80,6 +80,8 @@ export class Connection {
   private nodeUrl: string | undefined;
   /** The same, as given (credentials and all): to tell the other URLs from it. */
   private liveUrl: string | undefined;
+  /** When a connection for a declaration on another node last failed, by URL. */
+  private readonly otherNodeFailures = new Map<string, number>();
   /** The pause between two start-up attempts; release() cuts it short. */
   private startupPause: { wake: () => void } | undefined;
 
@@ -142,40 +144,50 @@ export class Connection {
 
   /**
    * Runs `fn` on a channel of a short-lived connection to another node than the live
-   * connection's: the URLs after the live one, in order, until one accepts a connection. The
-   * connection is closed afterwards. Resolves undefined (without running `fn`) when there is
-   * only one URL, no live connection, or no other node accepted one; an error of `fn` rejects.
+   * connection's: the URLs after the live one (in the same virtual host), in order, until one
+   * accepts a connection within `OTHER_NODE_CONNECT_MS`; a URL that failed is left out for
+   * `OTHER_NODE_RETRY_MS`. The connection is closed afterwards, without waiting on a node that
+   * stopped answering. Resolves undefined (without running `fn`) when there is only one URL, no
+   * live connection, or no other node accepted one; an error of `fn` rejects.
    */
   async onOtherNode<T>(fn: (ch: Channel, url: string) => Promise<T>): Promise<{ value: T; url: string } | undefined> {
     const { urls, logger } = this.settings;
     const live = this.liveUrl;
     if (urls.length < 2 || this.model === undefined || live === undefined) return undefined;
+    const vhost = vhostAndUser(live).vhost;
     const start = urls.indexOf(live);
     for (let i = 1; i < urls.length; i++) {
       const url = urls[(start + i + urls.length) % urls.length]!;
       if (this.shuttingDown()) break;
-      if (url === live) continue;
+      if (url === live || vhostAndUser(url).vhost !== vhost) continue;
+      if (Date.now() - (this.otherNodeFailures.get(url) ?? -Infinity) < OTHER_NODE_RETRY_MS) continue;
       let model: ChannelModel;
       let ch: Channel;
       try {
-        model = await this.open(this.urlWithHeartbeat(url), this.socketOptions());
+        model = await this.open(this.urlWithHeartbeat(url), { ...this.socketOptions(), timeout: OTHER_NODE_CONNECT_MS });
       } catch (error) {
+        this.otherNodeFailures.set(url, Date.now());
         logger.debug(`no connection to ${redact(url)} for a declaration on another node: ${redact((error as Error)?.message ?? String(error))}`);
         continue;
       }
       model.on('error', (err: Error) => logger.debug(`short-lived connection to ${redact(url)}: ${redact(err.message)}`));
+      if (this.shuttingDown()) {
+        closeWithin(model);
+        break;
+      }
       try {
         ch = await model.createChannel();
         ch.on('error', (err: Error) => logger.debug(`channel on ${redact(url)}: ${redact(err.message)}`));
       } catch (error) {
-        await model.close().catch(() => undefined);
+        closeWithin(model);
+        this.otherNodeFailures.set(url, Date.now());
         logger.debug(`no channel on ${redact(url)}: ${redact((error as Error)?.message ?? String(error))}`);
         continue;
       }
       try {
         return { value: await fn(ch, redact(url)), url: redact(url) };
       } finally {
-        await model.close().catch(() => undefined);
+        closeWithin(model);
       }
     }
     return undefined;
@@ -317,6 +329,8 @@ export class Connection {
     }
     this.model = model;
     this.endpointValue = endpointOf(url, model);
+    // before the topology is declared: a delay queue declared meanwhile is placed away from this node
+    this.liveUrl = url;
     try {
       await this.hooks.setup(model, () => this.model === model);
       if (this.model !== model) throw new Error('connection lost while recovering topology');
@@ -329,7 +343,6 @@ export class Connection {
     if (!this.shuttingDown()) this.stateValue = 'connected';
     this.reconnectAttempt = 0;
     this.nodeUrl = redact(url);
-    this.liveUrl = url;
     logger.info(`${first ? 'connected to' : 'reconnected to'} ${redact(url)}`);
     this.events.emit({ type: 'connected', url: redact(url) });
     const waiters = this.connectedWaiters;
@@ -385,4 +398,24 @@ export class Connection {
     this.connectedWaiters = [];
     waiters.forEach((w) => w.reject(error));
   }
+}
+
+/** How long a connection to another node, for a declaration there, may take to open. */
+const OTHER_NODE_CONNECT_MS = 5_000;
+/** How long a node that refused such a connection is left out. */
+const OTHER_NODE_RETRY_MS = 60_000;
+/** How long closing such a connection is waited on before its socket is destroyed. */
+const OTHER_NODE_CLOSE_MS = 5_000;
+
+/**
+ * Closes a short-lived connection without waiting on it: amqplib's close() settles only when the
+ * broker answers, which a node that just died never does, so after `OTHER_NODE_CLOSE_MS` its socket is destroyed.
+ */
+function closeWithin(model: ChannelModel): void {
+  const timer = setTimeout(() => (model as unknown as { connection?: { stream?: { destroy?: () => void } } }).connection?.stream?.destroy?.(), OTHER_NODE_CLOSE_MS);
+  timer.unref();
+  model.close().then(
+    () => clearTimeout(timer),
+    () => clearTimeout(timer),
+  );
 }

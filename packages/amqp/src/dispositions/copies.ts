@@ -17,9 +17,9 @@ export interface CopyTarget {
 export interface RetryWatch {
   sending(queue: string, delayQueue: string, messageId: string, attempt: number, dueAt: number): void;
   /** The broker confirmed it: it is due `delayMs` from now (the publish may have waited for a connection). */
-  confirmed(queue: string, messageId: string, attempt: number, dueAt: number): void;
+  confirmed(queue: string, delayQueue: string, messageId: string, attempt: number, dueAt: number): void;
   /** The broker did not take it. */
-  unsent(queue: string, messageId: string, attempt: number): void;
+  unsent(queue: string, delayQueue: string, messageId: string, attempt: number): void;
 }
 
 const UNWATCHED: RetryWatch = { sending: () => undefined, confirmed: () => undefined, unsent: () => undefined };
@@ -52,10 +52,10 @@ export class Copies {
       try {
         await this.publisher.publish({ exchange: '', routingKey: target, content: msg.content, messageId, options: copyOptions(msg, headers) }, true);
       } catch (error) {
-        this.watch.unsent(delivery.queue, messageId, attempt);
+        this.watch.unsent(delivery.queue, target, messageId, attempt);
         throw error;
       }
-      this.watch.confirmed(delivery.queue, messageId, attempt, Date.now() + bucketMs);
+      this.watch.confirmed(delivery.queue, target, messageId, attempt, Date.now() + bucketMs);
       return { exchange: '', routingKey: target };
     };
     try {

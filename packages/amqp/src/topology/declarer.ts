@@ -152,23 +152,23 @@ export class Declarer {
    * leader with the service queue, and `kill -9` of that node leaves the retries waiting for the
    * broker's dead-letter worker (`dead_letter_worker_publisher_confirm_timeout`). Declared over a
    * connection to another node, it is led from there. Declaring a queue that exists changes
-   * nothing, so this only places the ones it creates. When no other node takes it (one URL, the
-   * others down, lost midway), it is declared here as before.
+   * nothing, so this only places the ones it creates. It is then declared on this connection too,
+   * as it always was when no other node takes it (one URL, the others down or in another virtual
+   * host, an error there): the broker's answer here is the one that counts.
    */
   private async declareDelayQueueAway(spec: DelayQueueSpec): Promise<void> {
     const what = `delay queue '${spec.name}'`;
     if (this.otherNode && spec.target.queueType === 'quorum') {
       try {
         const placed = await this.otherNode(async (ch) => declareDelayQueue(ch, spec));
-        if (placed) {
-          this.logger.debug(`${what} declared over ${placed.url}, so that it is led away from its service queue's node`);
-          return;
-        }
+        if (placed) this.logger.debug(`${what} declared over ${placed.url}, so that it is led away from its service queue's node`);
       } catch (error) {
-        if (!isConnectionLoss(error)) throw topologyError(error, what);
-        this.logger.debug(`${what}: lost the connection to the other node (${(error as Error).message}); declaring it on this connection`);
+        // declared here instead: this connection reports a refusal that is the broker's to make
+        this.logger.debug(`${what} could not be declared on another node (${(error as Error)?.message ?? String(error)}); declaring it on this connection`);
       }
     }
+    // Declared here too, placed or not: a declaration that exists changes nothing, and the
+    // queue is then known to the node this transport publishes its retries through.
     await this.onChannel((ch) => declareDelayQueue(ch, spec), what);
   }
 

@@ -82,16 +82,23 @@ export class DelayWatch {
     }
   }
 
-  /** The broker confirmed the retry: due back `dueAt`, unless it is already back. */
-  confirmed(queue: string, messageId: string, attempt: number, dueAt: number): void {
+  /**
+   * The broker confirmed the retry sent to `delayQueue`: due back `dueAt`, unless it is already
+   * back. A late confirm of an earlier send, to another delay queue, changes nothing.
+   */
+  confirmed(queue: string, delayQueue: string, messageId: string, attempt: number, dueAt: number): void {
     const key = `${queue}\u0000${messageId}\u0000${attempt}`;
-    const delayQueue = this.index.get(key);
-    if (delayQueue === undefined) return;
+    if (this.index.get(key) !== delayQueue) return;
     this.watched.get(delayQueue)?.due.set(key, dueAt);
   }
 
-  /** The broker refused the retry (it stays with the original delivery). */
-  unsent(queue: string, messageId: string, attempt: number): void {
+  /**
+   * The broker refused the retry sent to `delayQueue` (it stays with the original delivery). A late
+   * refusal of an earlier send, to another delay queue, leaves the later one awaited.
+   */
+  unsent(queue: string, delayQueue: string, messageId: string, attempt: number): void {
+    const key = `${queue}\u0000${messageId}\u0000${attempt}`;
+    if (this.index.get(key) !== delayQueue) return;
     this.arrived(queue, messageId, attempt);
   }
 

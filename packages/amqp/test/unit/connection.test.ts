@@ -301,6 +301,38 @@ describe('Connection (against a fake amqplib connect)', () => {
       expect(ran).to.equal(0);
     });
 
+    it('uses only nodes in the live connection\'s virtual host', async () => {
+      const h = harness(['amqp://a:5672/prod', 'amqp://b:5672/staging', 'amqp://c:5672/prod']);
+      await h.connection.connect();
+      const placed = await h.connection.onOtherNode(async () => 'ok');
+      expect(placed?.url).to.equal('amqp://c:5672/prod');
+      expect(h.opened.map((o) => new URL(o.url).host), 'b never tried').to.deep.equal(['a:5672', 'c:5672']);
+    });
+
+    it('leaves out for a while a node that refused, so a dead node does not cost every new delay queue a connect timeout', async () => {
+      const h = harness(['amqp://a:5672', 'amqp://b:5672']);
+      await h.connection.connect();
+      h.refuse = new Set(['b:5672']);
+      expect(await h.connection.onOtherNode(async () => 'ok')).to.equal(undefined);
+      const tried = h.attempts;
+      h.refuse = new Set();
+      expect(await h.connection.onOtherNode(async () => 'ok'), 'b is left out for now').to.equal(undefined);
+      expect(h.attempts, 'and not even tried').to.equal(tried);
+    });
+
+    it('does not wait on a close the other node never answers (it died meanwhile)', async () => {
+      const h = harness(['amqp://a:5672', 'amqp://b:5672']);
+      await h.connection.connect();
+      let closes = 0;
+      const placed = await h.connection.onOtherNode(async () => {
+        const model = h.opened[1]!.model;
+        model.close = () => (closes++, new Promise<void>(() => undefined)); // amqplib waits for a CloseOk that never comes
+        return 'ok';
+      });
+      expect(placed?.value, 'resolved although the close never settles').to.equal('ok');
+      expect(closes).to.equal(1);
+    });
+
     it('rejects with the declaration\'s error, and still closes the connection', async () => {
       const h = harness(['amqp://a:5672', 'amqp://b:5672']);
       await h.connection.connect();

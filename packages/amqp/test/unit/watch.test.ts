@@ -89,12 +89,12 @@ describe('DelayWatch', () => {
   it('counts the delay from the confirm, and forgets a retry that came back before its confirm did', async () => {
     const { watch, events, asked, check } = setup();
     watch.sending('billing', dq, 'slow', 2, 1_000); // sent into a connection that died: confirmed on the next one
-    watch.confirmed('billing', 'slow', 2, 60_000);
+    watch.confirmed('billing', dq, 'slow', 2, 60_000);
     await check(40_000);
     expect(asked, 'not overdue: due 1 s after its confirm').to.deep.equal([]);
     watch.sending('billing', dq, 'fast', 2, 1_000);
     watch.arrived('billing', 'fast', 2); // back before the confirm came (a confirm delayed by a failover)
-    watch.confirmed('billing', 'fast', 2, 2_000);
+    watch.confirmed('billing', dq, 'fast', 2, 2_000);
     watch.arrived('billing', 'slow', 2);
     expect(watch.tracking, 'a late confirm does not track it again').to.equal(false);
     expect(events).to.deep.equal([]);
@@ -124,13 +124,27 @@ describe('DelayWatch', () => {
     const dq512 = 'billing.retry.512ms';
     watch.sending('billing', dq, 'm1', 2, 1_024); // the first try, its confirm lost with the connection
     watch.sending('billing', dq512, 'm1', 2, 2_512); // the original redelivered on the next one, failed again: the 512 ms bucket this time
-    watch.confirmed('billing', 'm1', 2, 2_512);
+    watch.confirmed('billing', dq512, 'm1', 2, 2_512);
     watch.arrived('billing', 'm1', 2); // one copy back (from either queue): the retry is back
     expect(watch.tracking).to.equal(false);
     await check(40_000);
     await check(100_000);
     expect(events, 'no delay queue reported stalled').to.deep.equal([]);
     expect(watch.stalled).to.deep.equal([]);
+  });
+
+  it('ignores a late confirm or refusal of an earlier send of a retry, sent again into another bucket', async () => {
+    const { watch, events, check } = setup();
+    const dq512 = 'billing.retry.512ms';
+    watch.sending('billing', dq, 'm1', 2, 1_024); // the first try, its confirm delayed by a lost connection
+    watch.sending('billing', dq512, 'm1', 2, 50_512); // sent again, into the 512 ms bucket
+    watch.confirmed('billing', dq, 'm1', 2, 1_024); // the first send's confirm, late: not the awaited one's
+    await check(40_000);
+    expect(events, 'not overdue: the awaited send is due at 50.5 s').to.deep.equal([]);
+    watch.unsent('billing', dq, 'm1', 2); // the first send refused, late: the second is still awaited
+    expect(watch.tracking).to.equal(true);
+    await check(90_000);
+    expect(events.map((e) => e.type), 'still awaited, and overdue now').to.deep.equal(['delay-stalled']);
   });
 
   it('clears a report once the retry it counted came back through another bucket', async () => {
