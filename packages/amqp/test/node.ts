@@ -1,9 +1,9 @@
 import { execFile } from 'node:child_process';
-import { accessSync, constants, chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import * as net from 'node:net';
+import { accessSync, constants, chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { freePort } from './ports';
 
 /*
  * RabbitMQ nodes of a test's own, for what must not be done to the shared broker on 127.0.0.1:5672:
@@ -22,6 +22,8 @@ export interface TestNode {
   readonly name: string;
   /** The AMQP port, on 127.0.0.1. */
   readonly port: number;
+  /** The Erlang distribution port (rabbitmqctl and peers), on 127.0.0.1. */
+  readonly distPort: number;
   /** `amqp://guest:guest@127.0.0.1:<port>` */
   readonly url: string;
   /** Where its data, logs and config live. */
@@ -29,7 +31,7 @@ export interface TestNode {
   /** Whether `start()` brought it up and `stop()` has not stopped it. */
   readonly running: boolean;
   /** Starts the node (`rabbitmq-server -detached`) and resolves once it accepts connections. */
-  start(): Promise<void>;
+  start(timeoutMs?: number): Promise<void>;
   /** Runs `rabbitmqctl -n <name> ...args` (bounded) and returns stdout. */
   ctl(args: readonly string[], timeoutMs?: number): Promise<string>;
   /** Stops the node and removes its directory; harmless when it is not running. */
@@ -48,18 +50,6 @@ export function rabbitmqServerInstalled(): boolean {
   });
 }
 
-/** A port that is free now, on loopback. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 /** Runs a command (bounded) and returns stdout; rejects with its stderr. */
 export function run(command: string, args: readonly string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -70,6 +60,46 @@ export function run(command: string, args: readonly string[], env: NodeJS.Proces
   });
 }
 
+/** The last lines of every log file under `logDir`, for an error message; '' when there are none. */
+function logTail(logDir: string, lines = 15): string {
+  if (!existsSync(logDir)) return '';
+  return readdirSync(logDir)
+    .filter((f) => f.endsWith('.log'))
+    .map((f) => `--- ${f}\n${readFileSync(join(logDir, f), 'utf8').trimEnd().split('\n').slice(-lines).join('\n')}`)
+    .join('\n');
+}
+
+export interface DetachedNode {
+  readonly name: string;
+  readonly env: NodeJS.ProcessEnv;
+  readonly pidFile: string;
+  readonly logDir: string;
+  /** The ports it must bind, by what they are for, for the error message. */
+  readonly ports: Readonly<Record<string, number>>;
+}
+
+/**
+ * `rabbitmq-server -detached`, then `rabbitmqctl wait` on its pid file until the apps run. On
+ * failure the error says whether the Erlang VM ever wrote its pid file (it does not when it
+ * cannot bind its distribution port) and ends with the node's log.
+ */
+export async function startDetached(node: DetachedNode, timeoutMs: number): Promise<void> {
+  // a pid file left by a killed VM would make `wait` watch a dead process
+  rmSync(node.pidFile, { force: true });
+  await run('rabbitmq-server', ['-detached'], node.env, timeoutMs);
+  try {
+    // `wait` follows the pid file until the apps run (await_startup fails while the node is not registered yet)
+    await run('rabbitmqctl', ['-n', node.name, 'wait', node.pidFile, '--timeout', String(Math.round(timeoutMs / 1000))], node.env, timeoutMs + 5_000);
+  } catch (error) {
+    const ports = Object.entries(node.ports).map(([what, port]) => `${what} ${port}`).join(', ');
+    const why = existsSync(node.pidFile)
+      ? 'its VM started but RabbitMQ did not come up'
+      : `its Erlang VM never wrote ${node.pidFile}: it did not start (is one of its ports, ${ports}, taken?)`;
+    const log = logTail(node.logDir);
+    throw new Error(`node ${node.name} did not start: ${why}\n${(error as Error).message}${log ? `\n${log}` : ''}`);
+  }
+}
+
 /**
  * Prepares a node (name, ports, directory) without starting it, so a test can point a client at
  * it first and start it later. Call `stop()` when done, started or not.
@@ -77,11 +107,7 @@ export function run(command: string, args: readonly string[], env: NodeJS.Proces
 export async function createNode(label: string): Promise<TestNode> {
   const name = `tidings-${label}-${randomBytes(3).toString('hex')}@localhost`;
   const port = await freePort();
-  let distPort = await freePort();
-  for (let tries = 1; distPort === port; tries++) {
-    if (tries >= 10) throw new Error('createNode: no second free port on 127.0.0.1');
-    distPort = await freePort();
-  }
+  const distPort = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'tidings-node-'));
   // rabbitmq-server may run as the rabbitmq user (the Debian wrappers switch to it), so it must be able to write here
   chmodSync(dir, 0o777);
@@ -114,24 +140,24 @@ export async function createNode(label: string): Promise<TestNode> {
   return {
     name,
     port,
+    distPort,
     url: `amqp://guest:guest@127.0.0.1:${port}`,
     dir,
     get running() {
       return running;
     },
-    async start() {
+    async start(timeoutMs = START_TIMEOUT_MS) {
       if (stopped) throw new Error(`node ${name} was stopped; create a new one`);
-      await run('rabbitmq-server', ['-detached'], env, START_TIMEOUT_MS);
       running = true;
-      // `wait` follows the pid file until the app has started (await_startup fails while the node is not registered yet)
-      await ctl(['wait', pidFile, '--timeout', String(START_TIMEOUT_MS / 1000)], START_TIMEOUT_MS + 5_000);
+      await startDetached({ name, env, pidFile, logDir: join(dir, 'log'), ports: { AMQP: port, distribution: distPort } }, timeoutMs);
     },
     ctl,
     async stop() {
       if (stopped) return;
       stopped = true;
       try {
-        if (running) await ctl(['stop', '--idempotent', pidFile]);
+        // no pid file: the VM never came up (see startDetached), and `stop` would wait for one
+        if (running && existsSync(pidFile)) await ctl(['stop', '--idempotent', pidFile]);
       } finally {
         running = false;
         rmSync(dir, { recursive: true, force: true, maxRetries: 3 });

@@ -1,7 +1,8 @@
 import { execFile } from 'node:child_process';
 import { chmodSync, readFileSync, writeFileSync, appendFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { freePort, type TestNode } from './node';
+import type { TestNode } from './node';
+import { freePort } from './ports';
 
 /*
  * A RabbitMQ node with a TLS listener, and the certificates for it, made with openssl at test

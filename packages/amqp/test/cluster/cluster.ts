@@ -1,7 +1,8 @@
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, rabbitmqServerInstalled, run } from '../node';
+import { rabbitmqServerInstalled, run, startDetached } from '../node';
+import { freePort } from '../ports';
 
 /*
  * A 3-node RabbitMQ cluster on loopback, beside the default broker and without touching it:
@@ -132,12 +133,8 @@ async function createClusterNode(dir: string, ports: NodePorts, rabbit: Readonly
     ctl,
     tool: (command, args, timeoutMs = CTL_TIMEOUT_MS) => run(command, ['-n', name, ...args], env, timeoutMs),
     async start() {
-      // a pid file left by a killed VM would make `wait` watch a dead process
-      rmSync(pidFile, { force: true });
-      await run('rabbitmq-server', ['-detached'], env, START_TIMEOUT_MS);
       running = true;
-      // `wait` follows the pid file until the apps run (await_startup fails while the node is not registered yet)
-      await ctl(['wait', pidFile, '--timeout', String(START_TIMEOUT_MS / 1000)], START_TIMEOUT_MS + 5_000);
+      await startDetached({ name, env, pidFile, logDir: join(home, 'log'), ports: { AMQP: port, distribution: distPort } }, START_TIMEOUT_MS);
     },
     async stop() {
       if (!running) return;
@@ -163,14 +160,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   if (!existsSync(dir)) mkdirSync(dir, { recursive: true });
   chmodSync(dir, 0o777);
   const ports: NodePorts[] = [];
-  const taken = new Set<number>();
-  const port = async (): Promise<number> => {
-    let p = await freePort();
-    while (taken.has(p)) p = await freePort();
-    taken.add(p);
-    return p;
-  };
-  for (let i = 1; i <= size; i++) ports.push({ name: `${prefix}-c${i}@localhost`, port: await port(), distPort: await port() });
+  for (let i = 1; i <= size; i++) ports.push({ name: `${prefix}-c${i}@localhost`, port: await freePort(), distPort: await freePort() });
   const rabbit = options.rabbit ?? {};
   // what `openCluster` needs to stop it from another process (the hand-run script)
   writeFileSync(join(dir, 'cluster.json'), JSON.stringify({ nodes: ports, rabbit }, null, 2));
