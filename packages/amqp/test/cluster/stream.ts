@@ -80,6 +80,8 @@ export interface StreamResult {
   readonly retried: number;
   /** The longest time from a first-attempt failure to the success, over its backoff. */
   readonly worstRetryOverBackoffMs: number;
+  /** That retry's every delivery, in ms from the start of the disruption: `+1.2 s attempt 1`… */
+  readonly worstRetryTimeline: string;
   /** From the start of the disruption to the consumer consuming again on every queue. */
   readonly consumersBackMs: number;
   /** The node URLs the consumer connected to, in order. */
@@ -110,6 +112,7 @@ export function describe(label: string, r: StreamResult): string {
     `${label}: ${r.published} published, ${r.missing.length} missing, ${r.duplicates} duplicates, ${r.retried} retried; ` +
     `consumers back after ${(r.consumersBackMs / 1000).toFixed(1)} s, drain ${(r.drainMs / 1000).toFixed(1)} s, ` +
     `p99 ${r.p99Ms} ms, max ${(r.maxLatencyMs / 1000).toFixed(1)} s, worst retry ${(r.worstRetryOverBackoffMs / 1000).toFixed(1)} s over its backoff` +
+    (r.worstRetryTimeline ? ` (${r.worstRetryTimeline})` : '') +
     (r.delayStalls.length > 0
       ? `; delay-stalled reported ${r.delayStalls.length}× (${r.delayStalls.map((s) => `${s.event.delayQueue.replace(/.*\.retry\./, 'retry.')}: ${s.event.overdue} overdue by ${s.event.overdueMs} ms, broker: ${s.broker ?? '?'}`).join('; ')})`
       : '') +
@@ -145,6 +148,9 @@ export async function runStream(options: StreamOptions): Promise<StreamResult> {
   const publishedAt = new Map<number, number>();
   const handledAt = new Map<number, number>();
   const failedAt = new Map<number, number>();
+  /** Every delivery of an event that fails its first attempt: when, which attempt, redelivered or not. */
+  const deliveries = new Map<number, { at: number; attempt: number; redelivered: boolean }[]>();
+  let disruptedAt = 0;
   let duplicates = 0;
   const reachedDisruption = new Deferred<void>();
   const consumerNodes: string[] = [];
@@ -168,6 +174,11 @@ export async function runStream(options: StreamOptions): Promise<StreamResult> {
     .queue(queue, { type: 'quorum', prefetch: 100 })
     .bind(ORDERS, 'order.*.submit')
     .on(Order.submit, async (order, ctx) => {
+      if (order.id % failEvery === 0) {
+        const seen = deliveries.get(order.id) ?? [];
+        if (seen.length < 20) seen.push({ at: Date.now(), attempt: ctx.attempt, redelivered: ctx.redelivered });
+        deliveries.set(order.id, seen);
+      }
       if (order.id % failEvery === 0 && ctx.attempt === 1) {
         if (!failedAt.has(order.id)) failedAt.set(order.id, Date.now());
         throw new Error(`first attempt of ${order.id} fails`);
@@ -191,6 +202,7 @@ export async function runStream(options: StreamOptions): Promise<StreamResult> {
     let consumersBackMs = -1;
     const disruption = reachedDisruption.promise.then(async () => {
       const from = Date.now();
+      disruptedAt = from;
       const consumerBack = (): boolean => consumerTransport.health().connected && (consumerTransport.health().consumers[queue] ?? 0) > 0;
       await options.disrupt(run);
       await waitFor(consumerBack, { timeoutMs: CONSUMERS_BACK_MS * 4, intervalMs: 20, message: `the consumer of ${queue} back` });
@@ -227,13 +239,23 @@ export async function runStream(options: StreamOptions): Promise<StreamResult> {
     const lastHandled = Math.max(...handledAt.values());
     const latencies = [...handledAt].map(([id, at]) => at - publishedAt.get(id)!).sort((a, b) => a - b);
     let worstRetry = 0;
+    let worstId: number | undefined;
     let retried = 0;
     for (const [id, failed] of failedAt) {
       const done = handledAt.get(id);
       if (done === undefined) continue;
       retried++;
-      worstRetry = Math.max(worstRetry, done - failed - RETRY_BUCKET_MAX_MS);
+      if (done - failed - RETRY_BUCKET_MAX_MS > worstRetry) {
+        worstRetry = done - failed - RETRY_BUCKET_MAX_MS;
+        worstId = id;
+      }
     }
+    const sinceDisruption = (at: number): string => `${at >= disruptedAt ? '+' : ''}${((at - disruptedAt) / 1000).toFixed(1)} s`;
+    const worstRetryTimeline =
+      worstId === undefined
+        ? ''
+        : `event ${worstId}, from the disruption: ` +
+          (deliveries.get(worstId) ?? []).map((d) => `${sinceDisruption(d.at)} attempt ${d.attempt}${d.redelivered ? ' redelivered' : ''}`).join(', ');
     return {
       published: resolved.size,
       missing: [...resolved].filter((id) => !handledAt.has(id)).sort((a, b) => a - b),
@@ -243,6 +265,7 @@ export async function runStream(options: StreamOptions): Promise<StreamResult> {
       maxLatencyMs: latencies[latencies.length - 1] ?? 0,
       retried,
       worstRetryOverBackoffMs: worstRetry,
+      worstRetryTimeline,
       consumersBackMs,
       consumerNodes,
       delayStalls,
