@@ -21,7 +21,7 @@ import { resolveOptions, type AmqpTransportOptions, type ResolvedOptions } from 
 import { PublishChannel } from './publishing/publish-channel';
 import { Publisher } from './publishing/publisher';
 import { Declarer } from './topology/declarer';
-import { ConsumerWatch, DelayWatch } from './watch';
+import { ConsumerWatch, DelayWatch, RetryRescue, type Resend } from './watch';
 import { publishOptions } from './wire';
 
 /**
@@ -87,7 +87,7 @@ export class AmqpTransport implements Transport {
     const watchLogger = logger.child('watch');
     const emit = (event: TransportEvent): void => this.events.emit(event);
     this.consumerWatch = new ConsumerWatch(this.o.consumerGraceMs, emit, watchLogger);
-    this.delayWatch = new DelayWatch(this.o.delayGraceMs, emit, watchLogger, this.o.delayGiveUpMs);
+    this.delayWatch = new DelayWatch(this.o.delayGraceMs, emit, watchLogger, this.o.delayGiveUpMs, new RetryRescue(this.o.delayRescueMs));
     const copies = new Copies(this.publisher, this.declarer, this.delayWatch);
     this.consumerHost = {
       logger: logger.child('consume'),
@@ -97,8 +97,9 @@ export class AmqpTransport implements Transport {
       redeclareQueue: (queue) => this.declarer.redeclareQueue(queue),
       sendCopy: (delivery, msg, disposition) => copies.send(delivery, msg, disposition),
       reportError: (error) => this.events.error(error),
-      arrived: (delivery) => {
-        if (this.delayWatch.tracking) this.delayWatch.arrived(delivery.queue, delivery.properties.messageId, delivery.attempt);
+      arrived: (delivery) => !this.delayWatch.tracking || this.delayWatch.arrived(delivery.queue, delivery.properties.messageId, delivery.attempt),
+      settled: (delivery) => {
+        if (this.delayWatch.tracking) this.delayWatch.settled(delivery.queue, delivery.properties.messageId, delivery.attempt);
       },
       backoff,
       forget: (consumer) => this.consumers.delete(consumer),
@@ -181,12 +182,16 @@ export class AmqpTransport implements Transport {
       const now = Date.now();
       this.consumerWatch.check(this.consumers, now);
       const connected = this.connection.connected;
-      (connected ? this.delayWatch.check(now, (q) => this.declarer.queueStat(q), (q) => this.ownConsumers(q)) : Promise.resolve())
+      (connected ? this.delayWatch.check(now, (q) => this.declarer.queueStat(q), (q) => this.ownConsumers(q), this.resend) : Promise.resolve())
         .catch((error: unknown) => this.o.logger.debug(`delay watch: ${(error as Error).message}`))
         .finally(() => (this.watching = false));
     }, this.o.watchIntervalMs);
     this.watchTimer.unref();
   }
+
+  /** A rescued retry, straight to its service queue, confirmed (mandatory: a queue that is gone is an error). */
+  private readonly resend: Resend = (queue, copy) =>
+    this.publisher.publish({ exchange: '', routingKey: queue, content: copy.content, messageId: String(copy.options.messageId ?? ''), options: copy.options }, true);
 
   private ownConsumers(queue: string): number {
     let n = 0;

@@ -66,6 +66,15 @@ export interface AmqpWatchOptions {
    * @default 900000 (15 minutes)
    */
   readonly delayGiveUpMs?: number;
+  /**
+   * A retry this process sent, not back this long after it was due, is sent again by the process
+   * itself, straight to its queue (`delay-rescued`), unless other processes consume that queue;
+   * the broker's late copy is then dropped. It bounds how late a retry comes back when the
+   * broker's dead-lettering stalls (a cluster after a node loss). The process keeps each awaited
+   * retry's bytes meanwhile (at most 32 MiB in all). `0` switches the rescue off.
+   * @default 10000
+   */
+  readonly delayRescueMs?: number;
 }
 
 export interface AmqpTransportOptions {
@@ -146,6 +155,7 @@ export interface ResolvedOptions {
   readonly consumerGraceMs: number;
   readonly delayGraceMs: number;
   readonly delayGiveUpMs: number;
+  readonly delayRescueMs: number;
   readonly delayQueuePlacement: 'other-node' | 'connection-node';
   readonly logger: Logger;
 }
@@ -205,6 +215,7 @@ export function resolveOptions(options: AmqpTransportOptions): ResolvedOptions {
     delayGraceMs,
     // a retry is reported before it is given up on
     delayGiveUpMs: finiteNumber(OWNER, 'watch.delayGiveUpMs', watch.delayGiveUpMs ?? Math.max(900_000, delayGraceMs), delayGraceMs, LIMITS.timerMs),
+    delayRescueMs: finiteNumber(OWNER, 'watch.delayRescueMs', watch.delayRescueMs ?? 10_000, 0, LIMITS.timerMs),
     delayQueuePlacement: oneOf(OWNER, 'delayQueuePlacement', options.delayQueuePlacement ?? 'other-node', ['other-node', 'connection-node'] as const),
     logger: objectWith<Logger>(OWNER, 'logger', options.logger ?? consoleLogger(), ['debug', 'info', 'warn', 'error', 'child'], "consoleLogger('info')").child('amqp'),
   };

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { EventBus, silentLogger, type StalledDelayQueue, type TransportEvent } from '@tidings/core';
-import { Deferred, uniquePrefix } from '@tidings/testing';
+import { Deferred, RecordingLogger, uniquePrefix, waitFor } from '@tidings/testing';
 import { AmqpTransport } from '../src';
 import { declareDelayQueue, delayQueueName } from '../src/topology/declarations';
 import { AMQP_URL, brokerReachable, deleteTopology, rawConnection, requireBroker } from './broker';
@@ -35,7 +35,8 @@ describe('AmqpTransport watch: a retry that stays in its delay queue', function 
     await holding.prefetch(1);
     await holding.consume(delayQueue, () => held.resolve(), { noAck: false });
 
-    const transport = new AmqpTransport({ url: AMQP_URL, logger: silentLogger, watch: { intervalMs: 100, delayGraceMs: 500 } });
+    // no rescue here: this test follows the report of a stall to its end
+    const transport = new AmqpTransport({ url: AMQP_URL, logger: silentLogger, watch: { intervalMs: 100, delayGraceMs: 500, delayRescueMs: 0 } });
     bus = new EventBus({ service: 'billing', transport, logger: silentLogger, queueType: 'quorum', retry: { initialDelayMs: 1024, jitter: 0 } });
     const stalled = new Deferred<{ event: StalledDelayQueue; health: readonly StalledDelayQueue[] | undefined }>();
     const recovered = new Deferred<void>();
@@ -68,6 +69,67 @@ describe('AmqpTransport watch: a retry that stays in its delay queue', function 
       expect(await handled.promise, 'handled on its second attempt').to.equal(2);
       await recovered.promise;
       expect(transport.health().stalledDelayQueues, 'health() is clear again').to.equal(undefined);
+    } finally {
+      await holder.close().catch(() => undefined);
+    }
+  });
+});
+
+describe('AmqpTransport watch: a retry that stays in its delay queue, rescued', function () {
+  this.timeout(60_000);
+  const queue = `${uniquePrefix('rescue')}billing`;
+  let bus: EventBus | undefined;
+  before(async function () {
+    await requireBroker(this);
+  });
+  after(async () => {
+    await bus?.close({ timeoutMs: 2000 });
+    if (await brokerReachable()) await deleteTopology({ queues: [queue], exchanges: [] });
+  });
+
+  it("is sent straight to its queue and handled while the broker still holds it, and the broker's copy is dropped when it comes", async () => {
+    const delayQueue = delayQueueName(queue, 1024);
+    const holder = await rawConnection();
+    const holding = await holder.createChannel();
+    await declareDelayQueue(holding, { name: delayQueue, ttlMs: 1024, target: { name: queue, durable: true, autoDelete: false, queueType: 'quorum', bindings: [] } });
+    const held = new Deferred<void>();
+    await holding.prefetch(1);
+    await holding.consume(delayQueue, () => held.resolve(), { noAck: false });
+
+    const logger = new RecordingLogger();
+    const transport = new AmqpTransport({ url: AMQP_URL, logger, watch: { intervalMs: 100, delayGraceMs: 30_000, delayRescueMs: 500 } });
+    bus = new EventBus({ service: 'billing', transport, logger: silentLogger, queueType: 'quorum', retry: { initialDelayMs: 1024, jitter: 0 } });
+    const events: TransportEvent[] = [];
+    transport.subscribe((e: TransportEvent) => void events.push(e));
+    const attempts: number[] = [];
+    bus
+      .queue(queue)
+      .bind(ORDERS, 'order.*.submit')
+      .on(Order.submit, async (_order, ctx) => {
+        attempts.push(ctx.attempt);
+        if (ctx.attempt === 1) throw new Error('the first attempt fails');
+      });
+    try {
+      await bus.start();
+      await bus.publish(Order.submit, Order.sample(1));
+      await held.promise; // the broker's copy of the retry is held: it cannot come back
+      await waitFor(() => attempts.length === 2, { timeoutMs: 20_000, message: 'the retry handled, rescued' });
+      expect(attempts).to.deep.equal([1, 2]);
+      const rescued = events.find((e) => e.type === 'delay-rescued');
+      expect(rescued).to.deep.include({ type: 'delay-rescued', queue, delayQueue, rescued: 1 });
+      expect(events.filter((e) => e.type === 'delay-stalled'), 'rescued before it counted as stalled').to.deep.equal([]);
+
+      await holding.close(); // the broker's copy goes back to the delay queue, expired, and on to the service queue
+      await waitFor(() => logger.find('debug', /dropped message .* \(attempt 2\) from '.*': a copy of a rescued retry that was handled already/).length === 1, {
+        timeoutMs: 20_000,
+        message: "the broker's copy dropped",
+      });
+      const check = await holder.createChannel();
+      await waitFor(async () => (await check.checkQueue(queue)).messageCount === 0 && (await check.checkQueue(delayQueue)).messageCount === 0, {
+        timeoutMs: 10_000,
+        message: 'both queues empty',
+      });
+      expect(attempts, 'handled once on each attempt').to.deep.equal([1, 2]);
     } finally {
       await holder.close().catch(() => undefined);
     }

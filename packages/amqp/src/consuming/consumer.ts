@@ -21,7 +21,10 @@ export interface ConsumerHost {
   sendCopy(delivery: Delivery, msg: ConsumeMessage, disposition: CopyDisposition): Promise<CopyTarget>;
   reportError(error: Error): void;
   /** Every delivery, before its handler runs (the delay watch sees its retries come back). */
-  arrived(delivery: Delivery): void;
+  /** Whether to handle it: false for a copy of a retry handled already (it is acked, not handled). */
+  arrived(delivery: Delivery): boolean;
+  /** The delivery was handled and what it asked for is done: acked, or its copy confirmed. */
+  settled(delivery: Delivery): void;
   backoff(attempt: number): number;
   /** The consumer is closed for good: the transport drops it. */
   forget(consumer: AmqpConsumer): void;
@@ -196,7 +199,11 @@ export class AmqpConsumer implements Consumer {
       acks.nack(tag);
       return;
     }
-    this.host.arrived(delivery);
+    if (!this.host.arrived(delivery)) {
+      this.host.logger.debug(`dropped message ${delivery.properties.messageId} (attempt ${delivery.attempt}) from '${this.queue}': a copy of a rescued retry that was handled already`);
+      acks.ackLater(tag);
+      return;
+    }
     this.inFlight++;
     let outcome: Promise<Disposition>;
     try {
@@ -208,6 +215,7 @@ export class AmqpConsumer implements Consumer {
       (disposition) => {
         if (disposition.action === 'ack') {
           acks.ackLater(tag);
+          this.host.settled(delivery);
           this.onSettled?.(delivery, { disposition });
           this.settled();
         } else {
@@ -253,6 +261,7 @@ export class AmqpConsumer implements Consumer {
           const copyStart = performance.now();
           const target = await this.host.sendCopy(delivery, msg, deadLetter);
           acks.ackLater(tag);
+          this.host.settled(delivery);
           this.onSettled?.(delivery, { disposition: deadLetter, copy: { ...target, startTime: copyStart, endTime: performance.now() } });
           return;
         } catch {
@@ -268,6 +277,7 @@ export class AmqpConsumer implements Consumer {
     }
     // If the channel died meanwhile, the original is redelivered: a duplicate, never a loss.
     acks.ackLater(tag);
+    this.host.settled(delivery);
   }
 
   private onChannelClosed(ch: Channel): void {

@@ -4,6 +4,7 @@ import type { Publisher } from '../publishing/publisher';
 import { delayBucketMs } from '../topology/declarations';
 import type { Declarer } from '../topology/declarer';
 import { copyOptions } from '../wire';
+import type { RetryCopy } from '../watch/retry-rescue';
 
 export type CopyDisposition = Exclude<Disposition, { action: 'ack' }>;
 
@@ -15,7 +16,8 @@ export interface CopyTarget {
 
 /** Told of every retry sent to a delay queue (the delay watch). */
 export interface RetryWatch {
-  sending(queue: string, delayQueue: string, messageId: string, attempt: number, dueAt: number): void;
+  /** `copy`: what is sent, to send it again should the broker not give it back. */
+  sending(queue: string, delayQueue: string, messageId: string, attempt: number, dueAt: number, copy: RetryCopy): void;
   /** The broker confirmed it: it is due `delayMs` from now (the publish may have waited for a connection). */
   confirmed(queue: string, delayQueue: string, messageId: string, attempt: number, dueAt: number): void;
   /** The broker did not take it. */
@@ -42,15 +44,15 @@ export class Copies {
 
   private async retry(delivery: Delivery, msg: ConsumeMessage, delayMs: number): Promise<CopyTarget> {
     const bucketMs = delayBucketMs(delayMs);
-    const headers = retryHeaders(delivery, delivery.attempt + 1);
+    const options = copyOptions(msg, retryHeaders(delivery, delivery.attempt + 1));
     const send = async (): Promise<CopyTarget> => {
       const target = await this.declarer.delayQueue(delivery.queue, bucketMs);
       const messageId = delivery.properties.messageId;
       const attempt = delivery.attempt + 1;
       // Watched before it is sent: after a failover the confirm can come later than the retry itself
-      this.watch.sending(delivery.queue, target, messageId, attempt, Date.now() + bucketMs);
+      this.watch.sending(delivery.queue, target, messageId, attempt, Date.now() + bucketMs, { content: msg.content, options });
       try {
-        await this.publisher.publish({ exchange: '', routingKey: target, content: msg.content, messageId, options: copyOptions(msg, headers) }, true);
+        await this.publisher.publish({ exchange: '', routingKey: target, content: msg.content, messageId, options }, true);
       } catch (error) {
         this.watch.unsent(delivery.queue, target, messageId, attempt);
         throw error;

@@ -1,4 +1,5 @@
 import type { Logger, StalledDelayQueue, TransportEvent } from '@tidings/core';
+import { RetryRescue, type RetryCopy } from './retry-rescue';
 
 interface Watched {
   readonly queue: string;
@@ -15,6 +16,11 @@ export interface QueueStat {
   readonly messageCount: number;
   readonly consumerCount: number;
 }
+
+/** Sends a rescued retry straight to its service queue; resolves once the broker confirmed it. */
+export type Resend = (queue: string, copy: RetryCopy) => Promise<void>;
+
+type Verdict = 'stuck' | 'elsewhere' | 'unknown';
 
 /**
  * Notices retries sitting in a delay queue well past their delay. A delay queue gives an expired
@@ -34,6 +40,10 @@ export interface QueueStat {
  * `health().stalledDelayQueues` until they are back (`delay-recovered`). While the service queue
  * holds messages the answer waits (they may be among them); with other processes consuming too,
  * the overdue retries may have gone to them, so they are forgotten.
+ *
+ * Before that, a retry overdue by the rescue time (`RetryRescue`) is sent again by this process,
+ * straight to its service queue, unless other processes consume that queue too (one of them may
+ * have had it): the broker's dead-lettering no longer bounds how late a retry can be.
  */
 export class DelayWatch {
   private readonly watched = new Map<string, Watched>();
@@ -46,20 +56,25 @@ export class DelayWatch {
     private readonly logger: Logger,
     /** Past this (after its due time) a retry is no longer awaited: a report nothing clears must not stand for good. */
     private readonly giveUpMs = 900_000,
+    private readonly rescue = new RetryRescue(0),
   ) {}
 
   get stalled(): StalledDelayQueue[] {
     return [...this.watched.values()].flatMap((w) => (w.stalled ? [w.stalled] : []));
   }
 
-  /** Whether any retry is awaited (the consumer's hot path skips the lookup otherwise). */
+  /** Whether any retry is awaited or rescued (the consumer's hot path skips the lookup otherwise). */
   get tracking(): boolean {
-    return this.index.size > 0;
+    return this.index.size > 0 || this.rescue.active;
   }
 
-  /** A retry of `messageId`, to be delivered as `attempt`, is being sent to `delayQueue`, due back at `dueAt`. */
-  sending(queue: string, delayQueue: string, messageId: string, attempt: number, dueAt: number): void {
+  /**
+   * A retry of `messageId`, to be delivered as `attempt`, is being sent to `delayQueue`, due back
+   * at `dueAt`; `copy`, what was sent, is kept to rescue it with.
+   */
+  sending(queue: string, delayQueue: string, messageId: string, attempt: number, dueAt: number, copy?: RetryCopy): void {
     const key = `${queue}\u0000${messageId}\u0000${attempt}`;
+    if (copy) this.rescue.keep(key, copy.content, copy.options);
     // The same retry sent again (its original redelivered after a lost connection and failing
     // again) may go to another bucket's delay queue: it is awaited once, from the last one only,
     // or the first queue would keep an entry that no arrival removes.
@@ -79,6 +94,7 @@ export class DelayWatch {
       const [oldest, where] = this.index.entries().next().value as [string, string];
       this.index.delete(oldest);
       this.watched.get(where)?.due.delete(oldest);
+      this.rescue.forget(oldest);
     }
   }
 
@@ -102,22 +118,44 @@ export class DelayWatch {
     this.arrived(queue, messageId, attempt);
   }
 
-  /** A delivery arrived: if it is a retry this process sent, it is back. */
-  arrived(queue: string, messageId: string | undefined, attempt: number): void {
-    if (messageId === undefined || attempt < 2) return;
+  /**
+   * A delivery arrived: if it is a retry this process sent, it is back. Returns whether to handle
+   * it: false for a copy of a rescued retry that was handled already (ack it, do not handle it).
+   */
+  arrived(queue: string, messageId: string | undefined, attempt: number): boolean {
+    if (messageId === undefined || attempt < 2) return true;
     const key = `${queue}\u0000${messageId}\u0000${attempt}`;
     const delayQueue = this.index.get(key);
-    if (delayQueue === undefined) return;
-    this.index.delete(key);
-    this.watched.get(delayQueue)?.due.delete(key);
+    if (delayQueue !== undefined) {
+      this.index.delete(key);
+      this.watched.get(delayQueue)?.due.delete(key);
+      this.rescue.forget(key);
+    }
+    return this.rescue.active ? this.rescue.arrived(key) : true;
+  }
+
+  /** A delivery was handled and its outcome carried out: a later copy of it, if it was rescued, is dropped. */
+  settled(queue: string, messageId: string | undefined, attempt: number): void {
+    if (messageId === undefined || attempt < 2 || !this.rescue.active) return;
+    this.rescue.settled(`${queue}\u0000${messageId}\u0000${attempt}`);
   }
 
   /**
    * One round. `stat` asks the broker about a service queue; `ownConsumers` says how many of its
    * consumers are this process's.
    */
-  async check(now: number, stat: (queue: string) => Promise<QueueStat>, ownConsumers: (queue: string) => number): Promise<void> {
-    const verdicts = new Map<string, Promise<'stuck' | 'elsewhere' | 'unknown'>>();
+  async check(now: number, stat: (queue: string) => Promise<QueueStat>, ownConsumers: (queue: string) => number, resend?: Resend): Promise<void> {
+    const verdicts = new Map<string, Promise<Verdict>>();
+    const verdictOf = (queue: string): Promise<Verdict> => {
+      let verdict = verdicts.get(queue);
+      if (!verdict) {
+        verdict = stat(queue).then((s) => (s.consumerCount > ownConsumers(queue) ? 'elsewhere' : s.messageCount > 0 ? 'unknown' : 'stuck'));
+        verdicts.set(queue, verdict);
+      }
+      return verdict;
+    };
+    this.rescue.expire(now, this.giveUpMs);
+    if (resend && this.rescue.enabled) await this.rescueOverdue(now, verdictOf, resend);
     for (const [delayQueue, w] of this.watched) {
       let overdue = 0;
       let oldestDue = Infinity;
@@ -134,6 +172,7 @@ export class DelayWatch {
         if (now - dueAt > this.giveUpMs) {
           w.due.delete(key);
           this.index.delete(key);
+          this.rescue.forget(key);
           abandoned++;
           continue;
         }
@@ -153,12 +192,7 @@ export class DelayWatch {
         if (w.due.size === 0) this.watched.delete(delayQueue);
         continue;
       }
-      let verdict = verdicts.get(w.queue);
-      if (!verdict) {
-        verdict = stat(w.queue).then((s) => (s.consumerCount > ownConsumers(w.queue) ? 'elsewhere' : s.messageCount > 0 ? 'unknown' : 'stuck'));
-        verdicts.set(w.queue, verdict);
-      }
-      const v = await verdict;
+      const v = await verdictOf(w.queue);
       if (v === 'unknown') continue;
       if (v === 'elsewhere') {
         this.forgetOverdue(w, now);
@@ -182,6 +216,52 @@ export class DelayWatch {
       if (now - dueAt <= this.graceMs) continue;
       w.due.delete(key);
       this.index.delete(key);
+      this.rescue.forget(key);
+    }
+  }
+
+  /**
+   * Sends every retry overdue by the rescue time straight to its service queue, unless other
+   * processes consume that queue. A rescued retry is no longer awaited; one whose sending failed
+   * is awaited again, and tried again in the next round.
+   */
+  private async rescueOverdue(now: number, verdictOf: (queue: string) => Promise<Verdict>, resend: Resend): Promise<void> {
+    for (const [delayQueue, w] of [...this.watched]) {
+      const overdue: [string, number][] = [];
+      for (const [key, dueAt] of w.due) {
+        if (now - dueAt > this.rescue.afterMs && this.index.get(key) === delayQueue && this.rescue.canRescue(key)) overdue.push([key, dueAt]);
+      }
+      if (overdue.length === 0 || (await verdictOf(w.queue)) === 'elsewhere') continue;
+      let failure: Error | undefined;
+      const sent = await Promise.all(
+        overdue.map(async ([key, dueAt]) => {
+          const copy = this.rescue.take(key, now);
+          if (!copy) return false;
+          this.index.delete(key);
+          w.due.delete(key);
+          try {
+            await resend(w.queue, copy);
+            return true;
+          } catch (error) {
+            failure = error as Error;
+            if (this.rescue.notSent(key, copy)) {
+              this.index.set(key, delayQueue);
+              w.due.set(key, dueAt);
+            }
+            return false;
+          }
+        }),
+      );
+      const rescued = sent.filter(Boolean).length;
+      const overdueMs = now - Math.min(...overdue.map(([, dueAt]) => dueAt));
+      if (rescued > 0) {
+        this.logger.warn(
+          `${rescued} retries of '${w.queue}' were not back from '${delayQueue}' ${Math.round(overdueMs / 1000)} s after they were due: ` +
+            `sent them straight to '${w.queue}'; the broker's copy of each, if it comes later, is dropped. On a cluster, see dead_letter_worker_publisher_confirm_timeout in docs/operations.md`,
+        );
+        this.emit({ type: 'delay-rescued', queue: w.queue, delayQueue, rescued, overdueMs });
+      }
+      if (failure) this.logger.warn(`could not send ${overdue.length - rescued} overdue retries of '${w.queue}' straight to it (${failure.message}); trying again in the next round`);
     }
   }
 

@@ -1,2 +1,3 @@
 export * from './consumer-watch';
 export * from './delay-watch';
+export * from './retry-rescue';

@@ -92,14 +92,19 @@ export interface StreamResult {
   readonly consumersMissing: readonly string[];
   /** What the consumer's delay watch logged (debug lines included). */
   readonly watchLog: readonly string[];
+  /** Retries the consumer sent straight to the queue itself (`delay-rescued`), not back in time from their delay queue. */
+  readonly rescued: number;
+  /** Copies of rescued retries dropped on arrival, handled already (the broker's late copies, mostly). */
+  readonly droppedCopies: number;
 }
 
-/** A logger that keeps the lines of the delay watch (`…:watch`) only, and drops the rest. */
-function watchLogger(lines: string[], component = 'tidings'): Logger {
+/** A logger that keeps the lines of the delay watch (`…:watch`) only, counts the dropped copies of rescued retries, and drops the rest. */
+function watchLogger(lines: string[], dropped: { count: number }, component = 'tidings'): Logger {
   const keep = (level: string) => (message: string) => {
     if (component.endsWith(':watch') && lines.length < 10_000) lines.push(`${new Date().toISOString().slice(11, 23)} ${level} ${message}`);
+    if (message.includes('a copy of a rescued retry')) dropped.count++;
   };
-  return { debug: keep('debug'), info: keep('info'), warn: keep('warn'), error: keep('error'), child: (c: string) => watchLogger(lines, `${component}:${c}`) };
+  return { debug: keep('debug'), info: keep('info'), warn: keep('warn'), error: keep('error'), child: (c: string) => watchLogger(lines, dropped, `${component}:${c}`) };
 }
 
 function percentile(sorted: readonly number[], p: number): number {
@@ -113,6 +118,7 @@ export function describe(label: string, r: StreamResult): string {
     `consumers back after ${(r.consumersBackMs / 1000).toFixed(1)} s, drain ${(r.drainMs / 1000).toFixed(1)} s, ` +
     `p99 ${r.p99Ms} ms, max ${(r.maxLatencyMs / 1000).toFixed(1)} s, worst retry ${(r.worstRetryOverBackoffMs / 1000).toFixed(1)} s over its backoff` +
     (r.worstRetryTimeline ? ` (${r.worstRetryTimeline})` : '') +
+    (r.rescued > 0 || r.droppedCopies > 0 ? `; ${r.rescued} retries rescued, ${r.droppedCopies} late copies dropped` : '') +
     (r.delayStalls.length > 0
       ? `; delay-stalled reported ${r.delayStalls.length}× (${r.delayStalls.map((s) => `${s.event.delayQueue.replace(/.*\.retry\./, 'retry.')}: ${s.event.overdue} overdue by ${s.event.overdueMs} ms, broker: ${s.broker ?? '?'}`).join('; ')})`
       : '') +
@@ -137,7 +143,9 @@ export async function runStream(options: StreamOptions): Promise<StreamResult> {
   const queue = `${uniquePrefix('cluster')}billing`;
   const reconnect = { initialDelayMs: 100, maxDelayMs: 1000 };
   const watchLog: string[] = [];
-  const consumerLogger = watchLogger(watchLog);
+  const dropped = { count: 0 };
+  let rescued = 0;
+  const consumerLogger = watchLogger(watchLog, dropped);
   const consumerTransport =
     options.consumerTransport?.(options.consumeUrls, consumerLogger) ??
     new AmqpTransport({ url: options.consumeUrls, logger: consumerLogger, heartbeatSeconds: 5, reconnect, connectionName: 'cluster-consumer' });
@@ -168,6 +176,7 @@ export async function runStream(options: StreamOptions): Promise<StreamResult> {
       );
     }
     if (e.type === 'consumer-missing') consumersMissing.push(e.queue);
+    if (e.type === 'delay-rescued') rescued += e.rescued;
   });
 
   consumer
@@ -271,6 +280,8 @@ export async function runStream(options: StreamOptions): Promise<StreamResult> {
       delayStalls,
       consumersMissing,
       watchLog,
+      rescued,
+      droppedCopies: dropped.count,
     };
   } finally {
     await Promise.allSettled([consumer.close({ timeoutMs: 5000 }), publisher.close({ timeoutMs: 5000 })]);

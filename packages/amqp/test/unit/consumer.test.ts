@@ -31,7 +31,8 @@ function harness(handler: (d: Delivery) => Promise<Disposition>, onSettled?: Set
       return done.promise.then(() => ({ exchange: '', routingKey: `copy-of-${disposition.action}` }));
     },
     reportError: (error) => void errors.push(error),
-    arrived: () => undefined,
+    arrived: () => true,
+    settled: () => undefined,
     backoff: () => 1,
     forget: () => undefined,
   };

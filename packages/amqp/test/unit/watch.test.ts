@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { silentLogger, type TransportEvent } from '@tidings/core';
-import { RecordingLogger } from '@tidings/testing';
-import { ConsumerWatch, DelayWatch, type QueueStat, type WatchedConsumer } from '../../src/watch';
+import { Deferred, RecordingLogger, waitFor } from '@tidings/testing';
+import { ConsumerWatch, DelayWatch, RetryRescue, type QueueStat, type RetryCopy, type WatchedConsumer } from '../../src/watch';
 
 describe('ConsumerWatch', () => {
   const consumer = (queue: string, active: boolean, cancelled = false): WatchedConsumer => ({ queue, active, cancelled });
@@ -195,5 +195,163 @@ describe('DelayWatch', () => {
     await check(36_000);
     expect(events, 'the forgotten one is not reported later').to.deep.equal([]);
     expect(watch.tracking, 'the fresh one is still awaited').to.equal(true);
+  });
+});
+
+describe('DelayWatch rescue: a retry not back in time sent straight to its queue', () => {
+  const dq = 'billing.retry.1024ms';
+  const copyOf = (id: string): RetryCopy => ({ content: Buffer.from(`{"id":"${id}"}`), options: { messageId: id, headers: { 'x-tidings-attempt': 2 } } });
+  const setup = (rescueMs = 10_000, maxBytes?: number) => {
+    const events: TransportEvent[] = [];
+    const stats = new Map<string, QueueStat>();
+    const sent: { queue: string; copy: RetryCopy }[] = [];
+    let refuse: Error | undefined;
+    let hold: Promise<void> | undefined;
+    const rescue = new RetryRescue(rescueMs, maxBytes);
+    const logger = new RecordingLogger();
+    const watch = new DelayWatch(30_000, (e) => events.push(e), logger, 900_000, rescue);
+    const stat = async (q: string): Promise<QueueStat> => stats.get(q) ?? { messageCount: 0, consumerCount: 1 };
+    const resend = async (queue: string, copy: RetryCopy): Promise<void> => {
+      await hold;
+      if (refuse) throw refuse;
+      sent.push({ queue, copy });
+    };
+    const check = (now: number): Promise<void> => watch.check(now, stat, () => 1, resend);
+    const send = (id: string, dueAt: number): void => watch.sending('billing', dq, id, 2, dueAt, copyOf(id));
+    return { watch, events, stats, sent, rescue, logger, check, send, refuse: (e: Error | undefined) => (refuse = e), hold: (p: Promise<void> | undefined) => (hold = p) };
+  };
+
+  it('sends a retry overdue by delayRescueMs to its queue once, says so, and awaits it no more (no stall report)', async () => {
+    const { watch, events, sent, logger, check, send } = setup();
+    send('late', 1_000);
+    send('fresh', 9_000);
+    await check(11_000);
+    expect(sent, 'not overdue by 10 s yet').to.deep.equal([]);
+    await check(11_001);
+    expect(sent.map((s) => [s.queue, s.copy.options.messageId, s.copy.content.toString()])).to.deep.equal([['billing', 'late', '{"id":"late"}']]);
+    expect(events).to.deep.equal([{ type: 'delay-rescued', queue: 'billing', delayQueue: dq, rescued: 1, overdueMs: 10_001 }]);
+    expect(logger.find('warn', `1 retries of 'billing' were not back from '${dq}' 10 s after they were due: sent them straight to 'billing'`)).to.have.length(1);
+    await check(60_000);
+    expect(sent.map((s) => s.copy.options.messageId), 'each once').to.deep.equal(['late', 'fresh']);
+    expect(events.map((e) => e.type), 'rescued, never reported stalled').to.deep.equal(['delay-rescued', 'delay-rescued']);
+    expect(watch.stalled).to.deep.equal([]);
+  });
+
+  it('handles the first copy to arrive and drops one arriving after it was handled and settled', async () => {
+    const { watch, check, send } = setup();
+    send('m1', 1_000);
+    await check(20_000);
+    expect(watch.arrived('billing', 'm1', 2), 'the rescued copy').to.equal(true);
+    watch.settled('billing', 'm1', 2);
+    expect(watch.arrived('billing', 'm1', 2), "the broker's copy, freed later").to.equal(false);
+    expect(watch.arrived('billing', 'm1', 2), 'a redelivery of either').to.equal(false);
+    expect(watch.arrived('billing', 'other', 2), 'another message').to.equal(true);
+    expect(watch.arrived('billing', 'm1', 3), 'its next retry').to.equal(true);
+  });
+
+  it('handles a copy arriving while the first is still in hand (it may be the first, redelivered before it was settled)', async () => {
+    const { watch, check, send } = setup();
+    send('m1', 1_000);
+    await check(20_000);
+    expect(watch.arrived('billing', 'm1', 2)).to.equal(true);
+    expect(watch.arrived('billing', 'm1', 2), 'not settled yet').to.equal(true);
+    watch.settled('billing', 'm1', 2);
+    expect(watch.arrived('billing', 'm1', 2)).to.equal(false);
+  });
+
+  it("handles the broker's copy arriving while the rescue is under way, then drops the rescued one", async () => {
+    const { watch, sent, check, send, rescue, hold } = setup();
+    const sending = new Deferred<void>();
+    hold(sending.promise);
+    send('m1', 1_000);
+    const checking = check(20_000);
+    await waitFor(() => rescue.size.rescued === 1, { timeoutMs: 1000, message: 'the rescue taken, its send under way' });
+    expect(watch.arrived('billing', 'm1', 2), "the broker's copy, first").to.equal(true);
+    sending.resolve();
+    await checking;
+    expect(sent).to.have.length(1);
+    watch.settled('billing', 'm1', 2);
+    expect(watch.arrived('billing', 'm1', 2), 'the rescued copy, second').to.equal(false);
+  });
+
+  it('awaits a retry again when sending it failed, and tries again in the next round', async () => {
+    const { watch, events, sent, logger, check, send, refuse } = setup();
+    send('m1', 1_000);
+    refuse(new Error('connection lost'));
+    await check(20_000);
+    expect(sent).to.deep.equal([]);
+    expect(events).to.deep.equal([]);
+    expect(logger.find('warn', "could not send 1 overdue retries of 'billing' straight to it (connection lost); trying again in the next round")).to.have.length(1);
+    expect(watch.tracking).to.equal(true);
+    refuse(undefined);
+    await check(21_000);
+    expect(sent.map((s) => s.copy.options.messageId)).to.deep.equal(['m1']);
+  });
+
+  it('does not try again when a copy arrived while the failed send was under way', async () => {
+    const { watch, sent, check, send, refuse, rescue, hold } = setup();
+    const sending = new Deferred<void>();
+    hold(sending.promise);
+    send('m1', 1_000);
+    refuse(new Error('connection lost'));
+    const checking = check(20_000);
+    await waitFor(() => rescue.size.rescued === 1, { timeoutMs: 1000, message: 'the rescue taken, its send under way' });
+    watch.arrived('billing', 'm1', 2);
+    sending.resolve();
+    await checking;
+    refuse(undefined);
+    await check(21_000);
+    expect(sent).to.deep.equal([]);
+  });
+
+  it('rescues nothing while other processes consume the queue (one of them may have had the retry)', async () => {
+    const { events, stats, sent, check, send } = setup();
+    send('m1', 1_000);
+    stats.set('billing', { messageCount: 0, consumerCount: 2 });
+    await check(20_000);
+    await check(40_000);
+    expect(sent).to.deep.equal([]);
+    expect(events).to.deep.equal([]);
+  });
+
+  it('rescues while the service queue holds messages (the retry may be among them: then its second copy is dropped)', async () => {
+    const { stats, sent, check, send } = setup();
+    send('m1', 1_000);
+    stats.set('billing', { messageCount: 500, consumerCount: 1 });
+    await check(20_000);
+    expect(sent).to.have.length(1);
+  });
+
+  it('with delayRescueMs 0, keeps no bytes and sends nothing again', async () => {
+    const { sent, check, send, rescue } = setup(0);
+    send('m1', 1_000);
+    expect(rescue.size).to.deep.equal({ copies: 0, bytes: 0, rescued: 0 });
+    await check(60_000);
+    expect(sent).to.deep.equal([]);
+  });
+
+  it('keeps copies within its byte budget, and lets go of them when the retry is back, refused or given up on', async () => {
+    const { watch, sent, check, send, rescue } = setup(10_000, 25);
+    send('a', 1_000); // 10 bytes
+    send('b', 1_000); // 10 bytes
+    send('c', 1_000); // over the budget: watched, not rescuable
+    expect(rescue.size).to.deep.equal({ copies: 2, bytes: 20, rescued: 0 });
+    watch.arrived('billing', 'a', 2);
+    watch.unsent('billing', dq, 'b', 2);
+    expect(rescue.size).to.deep.equal({ copies: 0, bytes: 0, rescued: 0 });
+    await check(20_000);
+    expect(sent, 'c had no copy').to.deep.equal([]);
+    expect(watch.tracking, 'c is still awaited, and reported when it stalls').to.equal(true);
+  });
+
+  it('forgets a rescue after delayGiveUpMs: a copy that comes later still is handled', async () => {
+    const { watch, check, send, rescue } = setup();
+    send('m1', 1_000);
+    await check(20_000);
+    watch.arrived('billing', 'm1', 2);
+    watch.settled('billing', 'm1', 2);
+    await check(20_000 + 900_001);
+    expect(rescue.size.rescued).to.equal(0);
+    expect(watch.arrived('billing', 'm1', 2)).to.equal(true);
   });
 });

@@ -177,6 +177,11 @@ export type TransportEvent =
   /** The overdue retries of `delayQueue` came back. */
   /** `abandoned`: retries no longer awaited, not back `watch.delayGiveUpMs` after they were due (absent when all came back). */
   | { readonly type: 'delay-recovered'; readonly queue: string; readonly delayQueue: string; readonly abandoned?: number }
+  /**
+   * `rescued` retries of `queue`, not back from `delayQueue` `overdueMs` after they were due, were
+   * sent straight to `queue` by this process (`watch.delayRescueMs`); the broker's late copies are dropped.
+   */
+  | { readonly type: 'delay-rescued'; readonly queue: string; readonly delayQueue: string; readonly rescued: number; readonly overdueMs: number }
   | { readonly type: 'error'; readonly error: Error }
   /** The broker stopped reading from publishers (a memory or disk alarm); `health().blocked` holds the reason until `unblocked`. */
   | { readonly type: 'blocked'; readonly reason: string }
