@@ -55,10 +55,18 @@ export function watchCluster(transport: AmqpTransport): () => void {
     if (event.type === 'disconnected' && event.error) console.warn(`lost RabbitMQ node ${event.url}: ${event.error.message}`);
     if (event.type === 'consumer-missing') console.error(`not consuming '${event.queue}' for ${event.sinceMs} ms`);
     if (event.type === 'delay-stalled') console.error(`${event.overdue} retries of '${event.queue}' stuck in '${event.delayQueue}'`);
+    if (event.type === 'delay-rescued') console.warn(`${event.rescued} retries of '${event.queue}' sent again, ${event.overdueMs} ms late in '${event.delayQueue}'`);
   });
 }
 
 /** Readiness that also fails while a consumer is missing or retries are stuck. */
+export function rescueSooner(): AmqpTransport {
+  return new AmqpTransport({
+    url: ['amqp://rabbit-1', 'amqp://rabbit-2', 'amqp://rabbit-3'],
+    watch: { delayRescueMs: 5_000 },
+  });
+}
+
 export function readyOnCluster(bus: EventBus): boolean {
   const { state, transport } = bus.health();
   return state === 'started' && transport.connected && !transport.missingConsumers && !transport.stalledDelayQueues;
