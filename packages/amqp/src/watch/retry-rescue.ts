@@ -53,7 +53,8 @@ export class RetryRescue {
     if (!this.enabled) return;
     this.forget(key);
     if (this.bytes + content.length > this.maxBytes) return;
-    this.copies.set(key, { content: Buffer.from(content), options });
+    // copies: the publish of the retry itself may still be using them
+    this.copies.set(key, { content: Buffer.from(content), options: { ...options, headers: { ...(options.headers as Record<string, unknown> | undefined) } } });
     this.bytes += content.length;
   }
 

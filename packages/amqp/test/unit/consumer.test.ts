@@ -13,7 +13,12 @@ interface Harness {
   channel(i: number): FakeChannel;
 }
 
-function harness(handler: (d: Delivery) => Promise<Disposition>, onSettled?: SettleListener, copyError?: () => Error | undefined): Harness {
+interface HostHooks {
+  arrived?(delivery: Delivery): boolean;
+  settled?(delivery: Delivery): void;
+}
+
+function harness(handler: (d: Delivery) => Promise<Disposition>, onSettled?: SettleListener, copyError?: () => Error | undefined, hooks: HostHooks = {}): Harness {
   const connection = new FakeConnection();
   const copies: Harness['copies'] = [];
   const errors: Error[] = [];
@@ -31,8 +36,8 @@ function harness(handler: (d: Delivery) => Promise<Disposition>, onSettled?: Set
       return done.promise.then(() => ({ exchange: '', routingKey: `copy-of-${disposition.action}` }));
     },
     reportError: (error) => void errors.push(error),
-    arrived: () => true,
-    settled: () => undefined,
+    arrived: (delivery) => hooks.arrived?.(delivery) ?? true,
+    settled: (delivery) => hooks.settled?.(delivery),
     backoff: () => 1,
     forget: () => undefined,
   };
@@ -81,6 +86,34 @@ describe('AmqpConsumer (against a fake channel)', () => {
       h.copies[0]!.done.resolve();
       await waitFor(() => ch.settlements.length === 1);
       expect(ch.settlements).to.deep.equal([{ kind: 'ack', tag: 1, multiple: false }]);
+    });
+  });
+
+  describe('copies of rescued retries', () => {
+    it('acks without handling a delivery the host says was handled already, and tells the host once each delivery is settled', async () => {
+      const handled: number[] = [];
+      const settled: number[] = [];
+      const h = harness(
+        async (d) => (handled.push(d.deliveryTag!), d.deliveryTag === 1 ? ACK : { action: 'retry', delayMs: 100, error: 'flaky' }),
+        undefined,
+        undefined,
+        { arrived: (d) => d.deliveryTag !== 2, settled: (d) => void settled.push(d.deliveryTag!) },
+      );
+      await h.consumer.start();
+      const ch = h.channel(0);
+      ch.deliver(); // handled, acked
+      ch.deliver(); // a copy handled already: acked, not handled
+      ch.deliver(); // handled, retried
+      await waitFor(() => h.copies.length === 1);
+      await tick();
+      expect(handled).to.deep.equal([1, 3]);
+      expect(settled, 'the retried one is not settled before its copy is confirmed').to.deep.equal([1]);
+      h.copies[0]!.done.resolve();
+      await waitFor(() => settled.length === 2);
+      expect(settled).to.deep.equal([1, 3]);
+      await waitFor(() => ch.settlements.some((x) => x.tag === 3));
+      const acked = new Set(ch.settlements.flatMap((x) => (x.kind === 'ack' ? (x.multiple ? [1, 2, 3].filter((t) => t <= x.tag) : [x.tag]) : [])));
+      expect([...acked].sort(), 'all three acked').to.deep.equal([1, 2, 3]);
     });
   });
 
