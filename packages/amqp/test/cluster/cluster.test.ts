@@ -9,8 +9,8 @@ import { CONSUMERS_BACK_MS, describe as describeRun, RETRY_GRACE_MS, runStream, 
 /*
  * The proof on a 3-node cluster on loopback (`cluster.ts`): a stream of events on quorum queues,
  * publisher and consumer on different nodes, one event in ten failing its first attempt, and a
- * fault in the middle. Sizes come from the environment: `npm test` (and so CI) runs a smaller
- * variant, `npm run test:cluster` the full one (CLUSTER_EVENTS=20000, CLUSTER_REPEATS=5).
+ * fault in the middle. Sizes come from the environment: `npm test` alone runs a smaller variant,
+ * `.ci/run` and `npm run test:cluster` the full one (CLUSTER_EVENTS=20000, CLUSTER_REPEATS=5).
  */
 const EVENTS = Number(process.env.CLUSTER_EVENTS ?? 3000);
 const REPEATS = Number(process.env.CLUSTER_REPEATS ?? 1);
