@@ -21,7 +21,7 @@ import { resolveOptions, type AmqpTransportOptions, type ResolvedOptions } from 
 import { PublishChannel } from './publishing/publish-channel';
 import { Publisher } from './publishing/publisher';
 import { Declarer } from './topology/declarer';
-import { ConsumerWatch, DelayWatch, RetryRescue, type Resend } from './watch';
+import { ConsumerWatch, DelayWatch, RetryRescue, retryIdOf, type Resend } from './watch';
 import { publishOptions } from './wire';
 
 /**
@@ -97,9 +97,9 @@ export class AmqpTransport implements Transport {
       redeclareQueue: (queue) => this.declarer.redeclareQueue(queue),
       sendCopy: (delivery, msg, disposition) => copies.send(delivery, msg, disposition),
       reportError: (error) => this.events.error(error),
-      arrived: (delivery) => !this.delayWatch.tracking || this.delayWatch.arrived(delivery.queue, delivery.properties.messageId, delivery.attempt),
-      settled: (delivery) => {
-        if (this.delayWatch.tracking) this.delayWatch.settled(delivery.queue, delivery.properties.messageId, delivery.attempt);
+      arrived: (d) => d.attempt < 2 || !this.delayWatch.tracking || this.delayWatch.arrived(d.queue, d.properties.messageId, d.attempt, retryIdOf(d.properties.headers)),
+      settled: (d) => {
+        if (d.attempt >= 2 && this.delayWatch.tracking) this.delayWatch.settled(retryIdOf(d.properties.headers));
       },
       backoff,
       forget: (consumer) => this.consumers.delete(consumer),

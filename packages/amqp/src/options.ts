@@ -71,8 +71,8 @@ export interface AmqpWatchOptions {
    * itself, straight to its queue (`delay-rescued`), unless other processes consume that queue;
    * the broker's late copy is then dropped. It bounds how late a retry comes back when the
    * broker's dead-lettering stalls (a cluster after a node loss). The process keeps each awaited
-   * retry's bytes meanwhile (at most 32 MiB in all). `0` switches the rescue off.
-   * @default 10000
+   * retry's bytes meanwhile (at most 32 MiB in all). At most `delayGraceMs`; `0` switches the rescue off.
+   * @default 10000 (or `delayGraceMs`, when that is less)
    */
   readonly delayRescueMs?: number;
 }
@@ -215,7 +215,8 @@ export function resolveOptions(options: AmqpTransportOptions): ResolvedOptions {
     delayGraceMs,
     // a retry is reported before it is given up on
     delayGiveUpMs: finiteNumber(OWNER, 'watch.delayGiveUpMs', watch.delayGiveUpMs ?? Math.max(900_000, delayGraceMs), delayGraceMs, LIMITS.timerMs),
-    delayRescueMs: finiteNumber(OWNER, 'watch.delayRescueMs', watch.delayRescueMs ?? 10_000, 0, LIMITS.timerMs),
+    // a retry is rescued before it is reported
+    delayRescueMs: finiteNumber(OWNER, 'watch.delayRescueMs', watch.delayRescueMs ?? Math.min(10_000, delayGraceMs), 0, delayGraceMs),
     delayQueuePlacement: oneOf(OWNER, 'delayQueuePlacement', options.delayQueuePlacement ?? 'other-node', ['other-node', 'connection-node'] as const),
     logger: objectWith<Logger>(OWNER, 'logger', options.logger ?? consoleLogger(), ['debug', 'info', 'warn', 'error', 'child'], "consoleLogger('info')").child('amqp'),
   };

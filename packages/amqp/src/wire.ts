@@ -93,7 +93,8 @@ export function copyOptions(msg: ConsumeMessage, extraHeaders: Record<string, un
   const p = msg.properties;
   const headers: Record<string, unknown> = {};
   for (const [k, v] of Object.entries((p.headers ?? {}) as Record<string, unknown>)) {
-    if (v !== undefined && (k === TIMESTAMP_MS_HEADER || !HIDDEN_HEADERS.has(k))) headers[k] = v;
+    // a copy's retry id is its own: a retry gets a fresh one, a dead letter none (a replay of it must not pass for a rescued copy)
+    if (v !== undefined && k !== HEADERS.retryId && (k === TIMESTAMP_MS_HEADER || !HIDDEN_HEADERS.has(k))) headers[k] = v;
   }
   Object.assign(headers, extraHeaders);
   const options: Options.Publish = { persistent: true, mandatory: true, headers };

@@ -15,17 +15,23 @@ import { Order, ORDERS } from './fixtures/orders';
  */
 describe('AmqpTransport watch: a retry that stays in its delay queue', function () {
   this.timeout(60_000);
-  const queue = `${uniquePrefix('watch')}billing`;
+  const queues: string[] = [];
   let bus: EventBus | undefined;
   before(async function () {
     await requireBroker(this);
   });
-  after(async () => {
+  afterEach(async () => {
     await bus?.close({ timeoutMs: 2000 });
-    if (await brokerReachable()) await deleteTopology({ queues: [queue], exchanges: [] });
+    bus = undefined;
+  });
+  after(async () => {
+    if (await brokerReachable()) await deleteTopology({ queues, exchanges: [] });
   });
 
-  it('is reported as delay-stalled and in health().stalledDelayQueues, then delay-recovered once it is back', async () => {
+  /** A service queue of the test's own, and a consumer of its 1024 ms delay queue that holds the first retry it gets. */
+  async function holdRetry(label: string) {
+    const queue = `${uniquePrefix(label)}billing`;
+    queues.push(queue);
     // 1024 ms is a bucket of its own: the retry goes to the 1024 ms delay queue, no other
     const delayQueue = delayQueueName(queue, 1024);
     const holder = await rawConnection();
@@ -34,6 +40,11 @@ describe('AmqpTransport watch: a retry that stays in its delay queue', function 
     const held = new Deferred<void>();
     await holding.prefetch(1);
     await holding.consume(delayQueue, () => held.resolve(), { noAck: false });
+    return { queue, delayQueue, holder, holding, held };
+  }
+
+  it('is reported as delay-stalled and in health().stalledDelayQueues, then delay-recovered once it is back', async () => {
+    const { queue, delayQueue, holder, holding, held } = await holdRetry('watch');
 
     // no rescue here: this test follows the report of a stall to its end
     const transport = new AmqpTransport({ url: AMQP_URL, logger: silentLogger, watch: { intervalMs: 100, delayGraceMs: 500, delayRescueMs: 0 } });
@@ -73,31 +84,12 @@ describe('AmqpTransport watch: a retry that stays in its delay queue', function 
       await holder.close().catch(() => undefined);
     }
   });
-});
 
-describe('AmqpTransport watch: a retry that stays in its delay queue, rescued', function () {
-  this.timeout(60_000);
-  const queue = `${uniquePrefix('rescue')}billing`;
-  let bus: EventBus | undefined;
-  before(async function () {
-    await requireBroker(this);
-  });
-  after(async () => {
-    await bus?.close({ timeoutMs: 2000 });
-    if (await brokerReachable()) await deleteTopology({ queues: [queue], exchanges: [] });
-  });
-
-  it("is sent straight to its queue and handled while the broker still holds it, and the broker's copy is dropped when it comes", async () => {
-    const delayQueue = delayQueueName(queue, 1024);
-    const holder = await rawConnection();
-    const holding = await holder.createChannel();
-    await declareDelayQueue(holding, { name: delayQueue, ttlMs: 1024, target: { name: queue, durable: true, autoDelete: false, queueType: 'quorum', bindings: [] } });
-    const held = new Deferred<void>();
-    await holding.prefetch(1);
-    await holding.consume(delayQueue, () => held.resolve(), { noAck: false });
+  it("is rescued: sent straight to its queue and handled while the broker still holds it, and the broker's copy dropped when it comes", async () => {
+    const { queue, delayQueue, holder, holding, held } = await holdRetry('rescue');
 
     const logger = new RecordingLogger();
-    const transport = new AmqpTransport({ url: AMQP_URL, logger, watch: { intervalMs: 100, delayGraceMs: 30_000, delayRescueMs: 500 } });
+    const transport = new AmqpTransport({ url: AMQP_URL, logger, watch: { intervalMs: 100, delayGraceMs: 1000, delayRescueMs: 500 } });
     bus = new EventBus({ service: 'billing', transport, logger: silentLogger, queueType: 'quorum', retry: { initialDelayMs: 1024, jitter: 0 } });
     const events: TransportEvent[] = [];
     transport.subscribe((e: TransportEvent) => void events.push(e));

@@ -7,6 +7,11 @@ export const HEADERS = {
   version: 'x-tidings-version',
   /** Delivery attempt that produced this copy: 1 for the first publish, n+1 for each retry. */
   attempt: 'x-tidings-attempt',
+  /**
+   * A retry copy's own id, fresh for every retry sent: a retry rescued by its consumer and the
+   * broker's late copy of it carry the same one, so the consumer handles one of them.
+   */
+  retryId: 'x-tidings-retry-id',
   causationId: 'x-causation-id',
   traceparent: 'traceparent',
   tracestate: 'tracestate',

@@ -20,8 +20,10 @@ export interface ConsumerHost {
   /** Carries out a retry or dead-letter disposition by publishing a confirmed copy. */
   sendCopy(delivery: Delivery, msg: ConsumeMessage, disposition: CopyDisposition): Promise<CopyTarget>;
   reportError(error: Error): void;
-  /** Every delivery, before its handler runs (the delay watch sees its retries come back). */
-  /** Whether to handle it: false for a copy of a retry handled already (it is acked, not handled). */
+  /**
+   * Every delivery, before its handler runs (the delay watch sees its retries come back). Returns
+   * whether to handle it: false for a copy of a rescued retry handled already (acked, not handled).
+   */
   arrived(delivery: Delivery): boolean;
   /** The delivery was handled and what it asked for is done: acked, or its copy confirmed. */
   settled(delivery: Delivery): void;

@@ -1,5 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import type { ConsumeMessage } from 'amqplib';
-import { deadLetterHeaders, deadLetterQueueName, retryHeaders, UnroutableError, type Delivery, type Disposition } from '@tidings/core';
+import { deadLetterHeaders, deadLetterQueueName, HEADERS, retryHeaders, UnroutableError, type Delivery, type Disposition } from '@tidings/core';
 import type { Publisher } from '../publishing/publisher';
 import { delayBucketMs } from '../topology/declarations';
 import type { Declarer } from '../topology/declarer';
@@ -44,7 +45,7 @@ export class Copies {
 
   private async retry(delivery: Delivery, msg: ConsumeMessage, delayMs: number): Promise<CopyTarget> {
     const bucketMs = delayBucketMs(delayMs);
-    const options = copyOptions(msg, retryHeaders(delivery, delivery.attempt + 1));
+    const options = copyOptions(msg, { ...retryHeaders(delivery, delivery.attempt + 1), [HEADERS.retryId]: randomUUID() });
     const send = async (): Promise<CopyTarget> => {
       const target = await this.declarer.delayQueue(delivery.queue, bucketMs);
       const messageId = delivery.properties.messageId;

@@ -73,6 +73,8 @@ export class DelayWatch {
    * at `dueAt`; `copy`, what was sent, is kept to rescue it with.
    */
   sending(queue: string, delayQueue: string, messageId: string, attempt: number, dueAt: number, copy?: RetryCopy): void {
+    // a message without an id (a foreign publisher's) cannot be told from another: not watched
+    if (messageId === '') return;
     const key = `${queue}\u0000${messageId}\u0000${attempt}`;
     if (copy) this.rescue.keep(key, copy.content, copy.options);
     // The same retry sent again (its original redelivered after a lost connection and failing
@@ -83,11 +85,7 @@ export class DelayWatch {
       this.logger.debug(`retry ${messageId} (attempt ${attempt}) of '${queue}' sent again, to '${delayQueue}'${before === delayQueue ? '' : ` (before: '${before}')`}`);
       if (before !== delayQueue) this.watched.get(before)?.due.delete(key);
     }
-    let w = this.watched.get(delayQueue);
-    if (!w) {
-      w = { queue, due: new Map(), stalled: undefined };
-      this.watched.set(delayQueue, w);
-    }
+    const w = this.watched.get(delayQueue) ?? this.watch(delayQueue, queue);
     w.due.set(key, dueAt);
     this.index.set(key, delayQueue);
     if (this.index.size > MAX_TRACKED) {
@@ -120,24 +118,26 @@ export class DelayWatch {
 
   /**
    * A delivery arrived: if it is a retry this process sent, it is back. Returns whether to handle
-   * it: false for a copy of a rescued retry that was handled already (ack it, do not handle it).
+   * it: false for a copy of a rescued retry (by its `retryId`) that was handled already (ack it,
+   * do not handle it).
    */
-  arrived(queue: string, messageId: string | undefined, attempt: number): boolean {
-    if (messageId === undefined || attempt < 2) return true;
-    const key = `${queue}\u0000${messageId}\u0000${attempt}`;
-    const delayQueue = this.index.get(key);
-    if (delayQueue !== undefined) {
-      this.index.delete(key);
-      this.watched.get(delayQueue)?.due.delete(key);
-      this.rescue.forget(key);
+  arrived(queue: string, messageId: string | undefined, attempt: number, retryId?: string): boolean {
+    if (messageId === undefined || messageId === '' || attempt < 2) return true;
+    if (this.index.size > 0) {
+      const key = `${queue}\u0000${messageId}\u0000${attempt}`;
+      const delayQueue = this.index.get(key);
+      if (delayQueue !== undefined) {
+        this.index.delete(key);
+        this.watched.get(delayQueue)?.due.delete(key);
+        this.rescue.forget(key);
+      }
     }
-    return this.rescue.active ? this.rescue.arrived(key) : true;
+    return this.rescue.active ? this.rescue.arrived(retryId) : true;
   }
 
   /** A delivery was handled and its outcome carried out: a later copy of it, if it was rescued, is dropped. */
-  settled(queue: string, messageId: string | undefined, attempt: number): void {
-    if (messageId === undefined || attempt < 2 || !this.rescue.active) return;
-    this.rescue.settled(`${queue}\u0000${messageId}\u0000${attempt}`);
+  settled(retryId: string | undefined): void {
+    if (this.rescue.active) this.rescue.settled(retryId);
   }
 
   /**
@@ -222,8 +222,10 @@ export class DelayWatch {
 
   /**
    * Sends every retry overdue by the rescue time straight to its service queue, unless other
-   * processes consume that queue. A rescued retry is no longer awaited; one whose sending failed
-   * is awaited again, and tried again in the next round.
+   * processes consume that queue (or the broker cannot say). A rescued retry is no longer awaited.
+   * The sends are not awaited here: one can wait for a connection as long as the connection takes,
+   * and the watch must go on meanwhile. One the broker refuses is awaited again, and tried again
+   * in a later round, unless a copy arrived or the retry was sent anew meanwhile.
    */
   private async rescueOverdue(now: number, verdictOf: (queue: string) => Promise<Verdict>, resend: Resend): Promise<void> {
     for (const [delayQueue, w] of [...this.watched]) {
@@ -231,38 +233,53 @@ export class DelayWatch {
       for (const [key, dueAt] of w.due) {
         if (now - dueAt > this.rescue.afterMs && this.index.get(key) === delayQueue && this.rescue.canRescue(key)) overdue.push([key, dueAt]);
       }
-      if (overdue.length === 0 || (await verdictOf(w.queue)) === 'elsewhere') continue;
-      let failure: Error | undefined;
-      const sent = await Promise.all(
-        overdue.map(async ([key, dueAt]) => {
-          const copy = this.rescue.take(key, now);
-          if (!copy) return false;
-          this.index.delete(key);
-          w.due.delete(key);
-          try {
-            await resend(w.queue, copy);
-            return true;
-          } catch (error) {
-            failure = error as Error;
-            if (this.rescue.notSent(key, copy)) {
-              this.index.set(key, delayQueue);
-              w.due.set(key, dueAt);
-            }
-            return false;
-          }
-        }),
-      );
-      const rescued = sent.filter(Boolean).length;
-      const overdueMs = now - Math.min(...overdue.map(([, dueAt]) => dueAt));
-      if (rescued > 0) {
-        this.logger.warn(
-          `${rescued} retries of '${w.queue}' were not back from '${delayQueue}' ${Math.round(overdueMs / 1000)} s after they were due: ` +
-            `sent them straight to '${w.queue}'; the broker's copy of each, if it comes later, is dropped. On a cluster, see dead_letter_worker_publisher_confirm_timeout in docs/operations.md`,
-        );
-        this.emit({ type: 'delay-rescued', queue: w.queue, delayQueue, rescued, overdueMs });
+      if (overdue.length === 0) continue;
+      try {
+        if ((await verdictOf(w.queue)) === 'elsewhere') continue;
+      } catch {
+        continue; // the broker did not answer: the report below says so, the rescue waits a round
       }
-      if (failure) this.logger.warn(`could not send ${overdue.length - rescued} overdue retries of '${w.queue}' straight to it (${failure.message}); trying again in the next round`);
+      const sends = overdue.flatMap(([key, dueAt]) => {
+        const copy = this.rescue.take(key, now);
+        if (!copy) return [];
+        this.index.delete(key);
+        w.due.delete(key);
+        return [
+          resend(w.queue, copy).then(
+            (): true | Error => true,
+            (error: unknown) => {
+              if (this.rescue.notSent(key, copy) && !this.index.has(key)) {
+                this.index.set(key, delayQueue);
+                (this.watched.get(delayQueue) ?? this.watch(delayQueue, w.queue)).due.set(key, dueAt);
+              }
+              return error as Error;
+            },
+          ),
+        ];
+      });
+      const overdueMs = now - Math.min(...overdue.map(([, dueAt]) => dueAt));
+      void Promise.all(sends).then((results) => this.rescueDone(w.queue, delayQueue, overdueMs, results));
     }
+  }
+
+  private rescueDone(queue: string, delayQueue: string, overdueMs: number, results: readonly (true | Error)[]): void {
+    const rescued = results.filter((r) => r === true).length;
+    const failure = results.find((r): r is Error => r !== true);
+    if (rescued > 0) {
+      this.logger.warn(
+        `${rescued} retries of '${queue}' were not back from '${delayQueue}' ${Math.round(overdueMs / 1000)} s after they were due ` +
+          `(held by the broker, or behind a backlog in '${queue}'): sent them straight to '${queue}'; the first copy of each to arrive is handled, ` +
+          `a later one dropped. On a cluster, see dead_letter_worker_publisher_confirm_timeout in docs/operations.md`,
+      );
+      this.emit({ type: 'delay-rescued', queue, delayQueue, rescued, overdueMs });
+    }
+    if (failure) this.logger.warn(`could not send ${results.length - rescued} overdue retries of '${queue}' straight to it (${failure.message}); trying again in the next round`);
+  }
+
+  private watch(delayQueue: string, queue: string): Watched {
+    const w: Watched = { queue, due: new Map(), stalled: undefined };
+    this.watched.set(delayQueue, w);
+    return w;
   }
 
   private recovered(delayQueue: string, w: Watched, abandoned = 0): void {

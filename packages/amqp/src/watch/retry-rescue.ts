@@ -1,6 +1,7 @@
 import type { Options } from 'amqplib';
+import { HEADERS } from '@tidings/core';
 
-/** What it takes to send a retry again, straight to its service queue. */
+/** What it takes to send a retry again, straight to its service queue; its headers carry its retry id. */
 export interface RetryCopy {
   readonly content: Buffer;
   readonly options: Options.Publish;
@@ -16,20 +17,29 @@ type Rescued = {
 /** Bound of the retries remembered as rescued: beyond it the oldest are forgotten. */
 const MAX_RESCUED = 100_000;
 
+/** The retry id a copy carries (`x-tidings-retry-id`), if any. */
+export function retryIdOf(headers: Readonly<Record<string, unknown>> | undefined): string | undefined {
+  const id = headers?.[HEADERS.retryId];
+  return typeof id === 'string' && id !== '' ? id : undefined;
+}
+
 /**
  * The retries a process could send again itself when the broker does not give them back, and
  * those it did. A retry waits in a delay queue and comes back to its service queue by the
  * broker's dead-lettering; on a cluster that can stall for minutes after a node is lost (a
  * quorum queue's dead-letter worker waits `dead_letter_worker_publisher_confirm_timeout`). While
- * a retry is awaited its bytes are kept here, within a byte budget; one overdue by the rescue
- * time is sent straight to its service queue, and then two copies are on their way: the rescued
- * one and the broker's, whenever it is freed. The first to arrive is handled; one arriving after
- * that was handled and settled is dropped (acked, not handled). One arriving while the first is
- * still in hand is handled too: it may be a redelivery of the first, whose handling did not end.
+ * a retry is awaited its bytes are kept here (by the delay watch's key), within a byte budget; one
+ * overdue by the rescue time is sent straight to its service queue, and then two copies are on
+ * their way: the rescued one and the broker's, whenever it is freed. Both carry the retry id the
+ * consumer gave that retry when it sent it (`x-tidings-retry-id`, fresh for every retry sent). The
+ * first to arrive is handled; one arriving after that was handled and settled is dropped (acked,
+ * not handled). One arriving while the first is still in hand is handled too: it may be a
+ * redelivery of the first, whose handling did not end.
  */
 export class RetryRescue {
   private readonly copies = new Map<string, RetryCopy>();
   private bytes = 0;
+  /** By retry id, oldest first. */
   private readonly rescued = new Map<string, Rescued>();
 
   constructor(
@@ -48,13 +58,16 @@ export class RetryRescue {
     return this.rescued.size > 0;
   }
 
-  /** Keeps the bytes of a retry being sent, if rescue is on and the budget allows; a copy, not a view of a socket buffer. */
+  /**
+   * Keeps the bytes of a retry being sent, if rescue is on, it has a retry id, and the budget
+   * allows; copies, not views of a socket buffer or of options the publish may still be using.
+   */
   keep(key: string, content: Buffer, options: Options.Publish): void {
     if (!this.enabled) return;
     this.forget(key);
+    if (retryIdOf(options.headers as Record<string, unknown> | undefined) === undefined) return;
     if (this.bytes + content.length > this.maxBytes) return;
-    // copies: the publish of the retry itself may still be using them
-    this.copies.set(key, { content: Buffer.from(content), options: { ...options, headers: { ...(options.headers as Record<string, unknown> | undefined) } } });
+    this.copies.set(key, { content: Buffer.from(content), options: { ...options, headers: { ...(options.headers as Record<string, unknown>) } } });
     this.bytes += content.length;
   }
 
@@ -71,34 +84,37 @@ export class RetryRescue {
   }
 
   /**
-   * Takes the copy of a retry about to be sent again and remembers it as rescued, before it is
-   * sent: the broker's copy may arrive while the rescue is under way.
+   * Takes the copy of a retry about to be sent again and remembers its retry id as rescued,
+   * before it is sent: the broker's copy may arrive while the rescue is under way.
    */
   take(key: string, now: number): RetryCopy | undefined {
     const copy = this.copies.get(key);
     if (!copy) return undefined;
     this.forget(key);
-    this.rescued.set(key, { state: 'waiting', at: now });
+    this.rescued.set(retryIdOf(copy.options.headers as Record<string, unknown>)!, { state: 'waiting', at: now });
     if (this.rescued.size > MAX_RESCUED) this.rescued.delete(this.rescued.keys().next().value as string);
     return copy;
   }
 
   /**
-   * Sending it again failed: whether it is still awaited. No when a copy arrived meanwhile;
-   * otherwise its copy is kept again for the next round.
+   * Sending it again failed: whether it is still awaited. No when a copy arrived meanwhile, or
+   * the same retry was sent anew meanwhile (a newer copy is kept); otherwise its copy is kept
+   * again for the next round.
    */
   notSent(key: string, copy: RetryCopy): boolean {
-    const r = this.rescued.get(key);
-    this.rescued.delete(key);
-    if (r && r.state !== 'waiting') return false;
+    const retryId = retryIdOf(copy.options.headers as Record<string, unknown>)!;
+    const r = this.rescued.get(retryId);
+    this.rescued.delete(retryId);
+    if ((r && r.state !== 'waiting') || this.copies.has(key)) return false;
     this.copies.set(key, copy);
     this.bytes += copy.content.length;
     return true;
   }
 
-  /** A delivery of `key` arrived: whether to handle it (false: a copy of a retry already handled). */
-  arrived(key: string): boolean {
-    const r = this.rescued.get(key);
+  /** A delivery with this retry id arrived: whether to handle it (false: a copy of a retry handled already). */
+  arrived(retryId: string | undefined): boolean {
+    if (retryId === undefined) return true;
+    const r = this.rescued.get(retryId);
     if (!r) return true;
     // the other copy, or a redelivery of the first after its ack was lost: handled already (kept
     // until it expires, as both may still come)
@@ -107,15 +123,19 @@ export class RetryRescue {
     return true;
   }
 
-  /** A delivery of `key` was handled and its outcome carried out (acked, or its copy confirmed). */
-  settled(key: string): void {
-    const r = this.rescued.get(key);
+  /** A delivery with this retry id was handled and its outcome carried out (acked, or its copy confirmed). */
+  settled(retryId: string | undefined): void {
+    if (retryId === undefined) return;
+    const r = this.rescued.get(retryId);
     if (r) r.state = 'done';
   }
 
   /** Forgets rescues older than `maxAgeMs`: the broker's copy, if it ever comes, is then handled as any delivery. */
   expire(now: number, maxAgeMs: number): void {
-    for (const [key, r] of this.rescued) if (now - r.at > maxAgeMs) this.rescued.delete(key);
+    for (const [retryId, r] of this.rescued) {
+      if (now - r.at <= maxAgeMs) break; // oldest first: the rest are younger
+      this.rescued.delete(retryId);
+    }
   }
 
   /** Copies kept and their bytes, rescued retries remembered (for tests and debugging). */

@@ -115,6 +115,26 @@ describe('AmqpConsumer (against a fake channel)', () => {
       const acked = new Set(ch.settlements.flatMap((x) => (x.kind === 'ack' ? (x.multiple ? [1, 2, 3].filter((t) => t <= x.tag) : [x.tag]) : [])));
       expect([...acked].sort(), 'all three acked').to.deep.equal([1, 2, 3]);
     });
+
+    it('does not tell the host a delivery is settled when its handler threw or its copy could not be sent (it returns to the queue)', async () => {
+      const settled: number[] = [];
+      let n = 0;
+      const h = harness(
+        async () => {
+          if (++n === 1) throw new Error('a handler bug');
+          return { action: 'retry', delayMs: 100, error: 'flaky' };
+        },
+        undefined,
+        () => new Error('connection lost'),
+        { settled: (d) => void settled.push(d.deliveryTag!) },
+      );
+      await h.consumer.start();
+      const ch = h.channel(0);
+      ch.deliver(); // the handler throws
+      ch.deliver(); // a retry whose copy fails
+      await waitFor(() => ch.settlements.filter((x) => x.kind === 'nack').length === 2, { timeoutMs: 5000, message: 'both nacked' });
+      expect(settled).to.deep.equal([]);
+    });
   });
 
   describe('settle reports (telemetry)', () => {

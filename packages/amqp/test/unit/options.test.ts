@@ -43,7 +43,8 @@ describe('AmqpTransport options', () => {
     ['watch.consumerGraceMs', { watch: { consumerGraceMs: -1 } }, 'option watch.consumerGraceMs must be a finite number from 0'],
     ['watch.delayGraceMs', { watch: { delayGraceMs: NaN } }, 'option watch.delayGraceMs must be a finite number from 0'],
     ['watch.delayGiveUpMs', { watch: { delayGraceMs: 60_000, delayGiveUpMs: 59_999 } }, 'option watch.delayGiveUpMs must be a finite number from 60000'],
-    ['watch.delayRescueMs', { watch: { delayRescueMs: -1 } }, 'option watch.delayRescueMs must be a finite number from 0 to 2147483647; got -1.'],
+    ['watch.delayRescueMs', { watch: { delayRescueMs: -1 } }, 'option watch.delayRescueMs must be a finite number from 0 to 30000; got -1.'],
+    ['watch.delayRescueMs', { watch: { delayGraceMs: 5000, delayRescueMs: 6000 } }, 'option watch.delayRescueMs must be a finite number from 0 to 5000; got 6000.'],
     ['watch', { watch: true }, 'option watch must be an object of options; got true.'],
   ];
   for (const [name, options, expected] of bad) {
@@ -74,6 +75,7 @@ describe('AmqpTransport options', () => {
     expect(resolveOptions({ url: 'amqp://a' }).delayGiveUpMs, 'a retry is given up on 15 minutes after it was due').to.equal(900_000);
     expect(resolveOptions({ url: 'amqp://a' }).delayRescueMs, 'a retry is sent again 10 s after it was due').to.equal(10_000);
     expect(resolveOptions({ url: 'amqp://a', watch: { delayRescueMs: 0 } }).delayRescueMs, '0: off').to.equal(0);
+    expect(resolveOptions({ url: 'amqp://a', watch: { delayGraceMs: 4000 } }).delayRescueMs, 'never after it is reported').to.equal(4000);
     expect(resolveOptions({ url: 'amqp://a', watch: { delayGraceMs: 1_000_000 } }).delayGiveUpMs, 'never before it is reported').to.equal(1_000_000);
   });
 

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { silentLogger, type TransportEvent } from '@tidings/core';
-import { Deferred, RecordingLogger, waitFor } from '@tidings/testing';
+import { Deferred, RecordingLogger } from '@tidings/testing';
 import { ConsumerWatch, DelayWatch, RetryRescue, type QueueStat, type RetryCopy, type WatchedConsumer } from '../../src/watch';
 
 describe('ConsumerWatch', () => {
@@ -200,7 +200,13 @@ describe('DelayWatch', () => {
 
 describe('DelayWatch rescue: a retry not back in time sent straight to its queue', () => {
   const dq = 'billing.retry.1024ms';
-  const copyOf = (id: string): RetryCopy => ({ content: Buffer.from(`{"id":"${id}"}`), options: { messageId: id, headers: { 'x-tidings-attempt': 2 } } });
+  /** What Copies sends: the body, and headers with the retry's own id. */
+  const copyOf = (id: string, retryId = `r-${id}`): RetryCopy => ({
+    content: Buffer.from(`{"id":"${id}"}`),
+    options: { messageId: id, headers: { 'x-tidings-attempt': 2, 'x-tidings-retry-id': retryId } },
+  });
+  /** The rescues' sends are not awaited by check(): let them finish. */
+  const flush = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
   const setup = (rescueMs = 10_000, maxBytes?: number) => {
     const events: TransportEvent[] = [];
     const stats = new Map<string, QueueStat>();
@@ -216,8 +222,11 @@ describe('DelayWatch rescue: a retry not back in time sent straight to its queue
       if (refuse) throw refuse;
       sent.push({ queue, copy });
     };
-    const check = (now: number): Promise<void> => watch.check(now, stat, () => 1, resend);
-    const send = (id: string, dueAt: number): void => watch.sending('billing', dq, id, 2, dueAt, copyOf(id));
+    const check = async (now: number): Promise<void> => {
+      await watch.check(now, stat, () => 1, resend);
+      await flush();
+    };
+    const send = (id: string, dueAt: number, retryId?: string): void => watch.sending('billing', dq, id, 2, dueAt, copyOf(id, retryId));
     return { watch, events, stats, sent, rescue, logger, check, send, refuse: (e: Error | undefined) => (refuse = e), hold: (p: Promise<void> | undefined) => (hold = p) };
   };
 
@@ -230,88 +239,116 @@ describe('DelayWatch rescue: a retry not back in time sent straight to its queue
     await check(11_001);
     expect(sent.map((s) => [s.queue, s.copy.options.messageId, s.copy.content.toString()])).to.deep.equal([['billing', 'late', '{"id":"late"}']]);
     expect(events).to.deep.equal([{ type: 'delay-rescued', queue: 'billing', delayQueue: dq, rescued: 1, overdueMs: 10_001 }]);
-    expect(logger.find('warn', `1 retries of 'billing' were not back from '${dq}' 10 s after they were due: sent them straight to 'billing'`)).to.have.length(1);
+    expect(logger.find('warn', `1 retries of 'billing' were not back from '${dq}' 10 s after they were due (held by the broker, or behind a backlog in 'billing'): sent them straight to 'billing'`)).to.have.length(1);
     await check(60_000);
     expect(sent.map((s) => s.copy.options.messageId), 'each once').to.deep.equal(['late', 'fresh']);
     expect(events.map((e) => e.type), 'rescued, never reported stalled').to.deep.equal(['delay-rescued', 'delay-rescued']);
     expect(watch.stalled).to.deep.equal([]);
   });
 
-  it('handles the first copy to arrive and drops one arriving after it was handled and settled', async () => {
+  it('handles the first copy to arrive and drops one arriving after it was handled and settled, by retry id', async () => {
     const { watch, check, send } = setup();
     send('m1', 1_000);
     await check(20_000);
-    expect(watch.arrived('billing', 'm1', 2), 'the rescued copy').to.equal(true);
-    watch.settled('billing', 'm1', 2);
-    expect(watch.arrived('billing', 'm1', 2), "the broker's copy, freed later").to.equal(false);
-    expect(watch.arrived('billing', 'm1', 2), 'a redelivery of either').to.equal(false);
-    expect(watch.arrived('billing', 'other', 2), 'another message').to.equal(true);
-    expect(watch.arrived('billing', 'm1', 3), 'its next retry').to.equal(true);
+    expect(watch.arrived('billing', 'm1', 2, 'r-m1'), 'the rescued copy').to.equal(true);
+    watch.settled('r-m1');
+    expect(watch.arrived('billing', 'm1', 2, 'r-m1'), "the broker's copy, freed later").to.equal(false);
+    expect(watch.arrived('billing', 'm1', 2, 'r-m1'), 'a redelivery of either').to.equal(false);
+    expect(watch.arrived('billing', 'm1', 2, 'r-other'), 'another retry of the same message id (sent anew)').to.equal(true);
+    expect(watch.arrived('billing', 'm1', 2), 'a copy without a retry id').to.equal(true);
+    expect(watch.arrived('billing', 'm1', 3, 'r-next'), 'its next retry').to.equal(true);
   });
 
   it('handles a copy arriving while the first is still in hand (it may be the first, redelivered before it was settled)', async () => {
     const { watch, check, send } = setup();
     send('m1', 1_000);
     await check(20_000);
-    expect(watch.arrived('billing', 'm1', 2)).to.equal(true);
-    expect(watch.arrived('billing', 'm1', 2), 'not settled yet').to.equal(true);
-    watch.settled('billing', 'm1', 2);
-    expect(watch.arrived('billing', 'm1', 2)).to.equal(false);
+    expect(watch.arrived('billing', 'm1', 2, 'r-m1')).to.equal(true);
+    expect(watch.arrived('billing', 'm1', 2, 'r-m1'), 'not settled yet').to.equal(true);
+    watch.settled('r-m1');
+    expect(watch.arrived('billing', 'm1', 2, 'r-m1')).to.equal(false);
   });
 
-  it("handles the broker's copy arriving while the rescue is under way, then drops the rescued one", async () => {
+  it("goes on watching while a rescue's send waits (for a connection), and handles the broker's copy arriving meanwhile, then drops the rescued one", async () => {
     const { watch, sent, check, send, rescue, hold } = setup();
     const sending = new Deferred<void>();
     hold(sending.promise);
     send('m1', 1_000);
-    const checking = check(20_000);
-    await waitFor(() => rescue.size.rescued === 1, { timeoutMs: 1000, message: 'the rescue taken, its send under way' });
-    expect(watch.arrived('billing', 'm1', 2), "the broker's copy, first").to.equal(true);
+    await check(20_000); // returns although the send has not ended
+    expect(rescue.size.rescued).to.equal(1);
+    await check(21_000);
+    expect(watch.arrived('billing', 'm1', 2, 'r-m1'), "the broker's copy, first").to.equal(true);
     sending.resolve();
-    await checking;
+    await flush();
     expect(sent).to.have.length(1);
-    watch.settled('billing', 'm1', 2);
-    expect(watch.arrived('billing', 'm1', 2), 'the rescued copy, second').to.equal(false);
+    watch.settled('r-m1');
+    expect(watch.arrived('billing', 'm1', 2, 'r-m1'), 'the rescued copy, second').to.equal(false);
   });
 
-  it('awaits a retry again when sending it failed, and tries again in the next round', async () => {
+  it('awaits a retry again when the broker refused its rescue, and tries again in the next round', async () => {
     const { watch, events, sent, logger, check, send, refuse } = setup();
     send('m1', 1_000);
-    refuse(new Error('connection lost'));
+    refuse(new Error('NO_ROUTE'));
     await check(20_000);
     expect(sent).to.deep.equal([]);
     expect(events).to.deep.equal([]);
-    expect(logger.find('warn', "could not send 1 overdue retries of 'billing' straight to it (connection lost); trying again in the next round")).to.have.length(1);
+    expect(logger.find('warn', "could not send 1 overdue retries of 'billing' straight to it (NO_ROUTE); trying again in the next round")).to.have.length(1);
     expect(watch.tracking).to.equal(true);
     refuse(undefined);
     await check(21_000);
     expect(sent.map((s) => s.copy.options.messageId)).to.deep.equal(['m1']);
   });
 
-  it('does not try again when a copy arrived while the failed send was under way', async () => {
-    const { watch, sent, check, send, refuse, rescue, hold } = setup();
+  it('does not try again when a copy arrived while the refused send was under way', async () => {
+    const { watch, sent, check, send, refuse, hold } = setup();
     const sending = new Deferred<void>();
     hold(sending.promise);
     send('m1', 1_000);
-    refuse(new Error('connection lost'));
-    const checking = check(20_000);
-    await waitFor(() => rescue.size.rescued === 1, { timeoutMs: 1000, message: 'the rescue taken, its send under way' });
-    watch.arrived('billing', 'm1', 2);
+    refuse(new Error('NO_ROUTE'));
+    await check(20_000);
+    watch.arrived('billing', 'm1', 2, 'r-m1');
     sending.resolve();
-    await checking;
+    await flush();
     refuse(undefined);
+    hold(undefined);
     await check(21_000);
     expect(sent).to.deep.equal([]);
   });
 
-  it('rescues nothing while other processes consume the queue (one of them may have had the retry)', async () => {
-    const { events, stats, sent, check, send } = setup();
+  it('keeps the newer send of a retry sent anew while its rescue was refused: its bytes once, its own due time', async () => {
+    const { watch, sent, check, send, refuse, rescue, hold } = setup();
+    const sending = new Deferred<void>();
+    hold(sending.promise);
+    send('m1', 1_000);
+    refuse(new Error('NO_ROUTE'));
+    await check(20_000);
+    send('m1', 25_000, 'r-m1-again'); // its original redelivered and failing again: sent anew
+    sending.resolve();
+    await flush();
+    expect(rescue.size).to.deep.equal({ copies: 1, bytes: 11, rescued: 0 });
+    refuse(undefined);
+    hold(undefined);
+    await check(30_000);
+    expect(sent, 'not overdue by its own due time').to.deep.equal([]);
+    await check(35_001);
+    expect(sent.map((s) => s.copy.options.headers)).to.deep.equal([{ 'x-tidings-attempt': 2, 'x-tidings-retry-id': 'r-m1-again' }]);
+    expect(watch.tracking).to.equal(true);
+  });
+
+  it('rescues nothing while other processes consume the queue (one of them may have had the retry), nor while the broker does not answer', async () => {
+    const { events, stats, sent, check, send, watch } = setup();
     send('m1', 1_000);
     stats.set('billing', { messageCount: 0, consumerCount: 2 });
     await check(20_000);
-    await check(40_000);
+    await check(25_000);
     expect(sent).to.deep.equal([]);
     expect(events).to.deep.equal([]);
+    send('m2', 30_000);
+    const failing = async (): Promise<QueueStat> => {
+      throw new Error('channel closed');
+    };
+    await watch.check(41_000, failing, () => 1, async () => void sent.push({ queue: 'x', copy: copyOf('x') })).catch(() => undefined);
+    expect(sent).to.deep.equal([]);
   });
 
   it('rescues while the service queue holds messages (the retry may be among them: then its second copy is dropped)', async () => {
@@ -330,13 +367,23 @@ describe('DelayWatch rescue: a retry not back in time sent straight to its queue
     expect(sent).to.deep.equal([]);
   });
 
+  it('watches no retry of a message without an id (a foreign publisher may send several): nothing kept, nothing rescued', async () => {
+    const { watch, sent, check, rescue } = setup();
+    watch.sending('billing', dq, '', 2, 1_000, copyOf('a'));
+    watch.sending('billing', dq, '', 2, 1_000, copyOf('b'));
+    expect(rescue.size.copies).to.equal(0);
+    expect(watch.tracking).to.equal(false);
+    await check(60_000);
+    expect(sent).to.deep.equal([]);
+  });
+
   it('keeps copies within its byte budget, and lets go of them when the retry is back, refused or given up on', async () => {
     const { watch, sent, check, send, rescue } = setup(10_000, 25);
     send('a', 1_000); // 10 bytes
     send('b', 1_000); // 10 bytes
     send('c', 1_000); // over the budget: watched, not rescuable
     expect(rescue.size).to.deep.equal({ copies: 2, bytes: 20, rescued: 0 });
-    watch.arrived('billing', 'a', 2);
+    watch.arrived('billing', 'a', 2, 'r-a');
     watch.unsent('billing', dq, 'b', 2);
     expect(rescue.size).to.deep.equal({ copies: 0, bytes: 0, rescued: 0 });
     await check(20_000);
@@ -348,10 +395,10 @@ describe('DelayWatch rescue: a retry not back in time sent straight to its queue
     const { watch, check, send, rescue } = setup();
     send('m1', 1_000);
     await check(20_000);
-    watch.arrived('billing', 'm1', 2);
-    watch.settled('billing', 'm1', 2);
+    watch.arrived('billing', 'm1', 2, 'r-m1');
+    watch.settled('r-m1');
     await check(20_000 + 900_001);
     expect(rescue.size.rescued).to.equal(0);
-    expect(watch.arrived('billing', 'm1', 2)).to.equal(true);
+    expect(watch.arrived('billing', 'm1', 2, 'r-m1')).to.equal(true);
   });
 });

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import type { ConsumeMessage } from 'amqplib';
-import { publishOptions, toDelivery } from '../../src/wire';
+import { copyOptions, publishOptions, toDelivery } from '../../src/wire';
 
 function message(properties: Partial<ConsumeMessage['properties']>): ConsumeMessage {
   return {
@@ -20,6 +20,14 @@ describe('wire', () => {
 
     it('leaves the content encoding undefined when the message has none', () => {
       expect(toDelivery('billing', message({})).properties.contentEncoding).to.equal(undefined);
+    });
+  });
+
+  describe('copyOptions', () => {
+    it("keeps the delivery's headers on a copy but not its retry id (a retry gets a fresh one, a dead letter none)", () => {
+      const from = message({ messageId: 'm', headers: { 'x-tidings-attempt': 2, 'x-tidings-retry-id': 'r1', 'x-tenant': 'acme' } });
+      expect(copyOptions(from, { 'x-tidings-dead-reason': 'rejected' }).headers).to.deep.equal({ 'x-tidings-attempt': 2, 'x-tenant': 'acme', 'x-tidings-dead-reason': 'rejected' });
+      expect(copyOptions(from, { 'x-tidings-retry-id': 'r2' }).headers).to.include({ 'x-tidings-retry-id': 'r2' });
     });
   });
 
