@@ -17,10 +17,12 @@ export interface CopyTarget {
 
 /** Told of every retry sent to a delay queue (the delay watch). */
 export interface RetryWatch {
-  /** `copy`: what is sent, to send it again should the broker not give it back. */
-  sending(queue: string, delayQueue: string, messageId: string, attempt: number, dueAt: number, copy: RetryCopy): void;
-  /** The broker confirmed it: it is due `delayMs` from now (the publish may have waited for a connection). */
-  confirmed(queue: string, delayQueue: string, messageId: string, attempt: number, dueAt: number): void;
+  sending(queue: string, delayQueue: string, messageId: string, attempt: number, dueAt: number): void;
+  /**
+   * The broker confirmed it: it is due `delayMs` from now (the publish may have waited for a
+   * connection). `copy`: what was sent, to send it again should the broker not give it back.
+   */
+  confirmed(queue: string, delayQueue: string, messageId: string, attempt: number, dueAt: number, copy: RetryCopy): void;
   /** The broker did not take it. */
   unsent(queue: string, delayQueue: string, messageId: string, attempt: number): void;
 }
@@ -51,14 +53,14 @@ export class Copies {
       const messageId = delivery.properties.messageId;
       const attempt = delivery.attempt + 1;
       // Watched before it is sent: after a failover the confirm can come later than the retry itself
-      this.watch.sending(delivery.queue, target, messageId, attempt, Date.now() + bucketMs, { content: msg.content, options });
+      this.watch.sending(delivery.queue, target, messageId, attempt, Date.now() + bucketMs);
       try {
         await this.publisher.publish({ exchange: '', routingKey: target, content: msg.content, messageId, options }, true);
       } catch (error) {
         this.watch.unsent(delivery.queue, target, messageId, attempt);
         throw error;
       }
-      this.watch.confirmed(delivery.queue, target, messageId, attempt, Date.now() + bucketMs);
+      this.watch.confirmed(delivery.queue, target, messageId, attempt, Date.now() + bucketMs, { content: msg.content, options });
       return { exchange: '', routingKey: target };
     };
     try {

@@ -68,15 +68,13 @@ export class DelayWatch {
     return this.index.size > 0 || this.rescue.active;
   }
 
-  /**
-   * A retry of `messageId`, to be delivered as `attempt`, is being sent to `delayQueue`, due back
-   * at `dueAt`; `copy`, what was sent, is kept to rescue it with.
-   */
-  sending(queue: string, delayQueue: string, messageId: string, attempt: number, dueAt: number, copy?: RetryCopy): void {
+  /** A retry of `messageId`, to be delivered as `attempt`, is being sent to `delayQueue`, due back at `dueAt`. */
+  sending(queue: string, delayQueue: string, messageId: string, attempt: number, dueAt: number): void {
     // a message without an id (a foreign publisher's) cannot be told from another: not watched
     if (messageId === '') return;
     const key = `${queue}\u0000${messageId}\u0000${attempt}`;
-    if (copy) this.rescue.keep(key, copy.content, copy.options);
+    // a copy kept (or being rescued) from an earlier send of it is outdated now
+    this.rescue.forget(key);
     // The same retry sent again (its original redelivered after a lost connection and failing
     // again) may go to another bucket's delay queue: it is awaited once, from the last one only,
     // or the first queue would keep an entry that no arrival removes.
@@ -98,12 +96,15 @@ export class DelayWatch {
 
   /**
    * The broker confirmed the retry sent to `delayQueue`: due back `dueAt`, unless it is already
-   * back. A late confirm of an earlier send, to another delay queue, changes nothing.
+   * back; `copy`, what was sent, is kept to rescue it with (only a confirmed retry is rescued: one
+   * whose send fails goes back with its original). A late confirm of an earlier send, to another
+   * delay queue, changes nothing.
    */
-  confirmed(queue: string, delayQueue: string, messageId: string, attempt: number, dueAt: number): void {
+  confirmed(queue: string, delayQueue: string, messageId: string, attempt: number, dueAt: number, copy?: RetryCopy): void {
     const key = `${queue}\u0000${messageId}\u0000${attempt}`;
     if (this.index.get(key) !== delayQueue) return;
     this.watched.get(delayQueue)?.due.set(key, dueAt);
+    if (copy) this.rescue.keep(key, copy.content, copy.options);
   }
 
   /**
@@ -192,7 +193,14 @@ export class DelayWatch {
         if (w.due.size === 0) this.watched.delete(delayQueue);
         continue;
       }
-      const v = await verdictOf(w.queue);
+      let v: Verdict;
+      try {
+        v = await verdictOf(w.queue);
+      } catch (error) {
+        // one service queue the broker does not answer for (deleted?) must not hold up the others
+        this.logger.debug(`delay watch: could not ask about '${w.queue}': ${(error as Error).message}`);
+        continue;
+      }
       if (v === 'unknown') continue;
       if (v === 'elsewhere') {
         this.forgetOverdue(w, now);
@@ -230,8 +238,12 @@ export class DelayWatch {
   private async rescueOverdue(now: number, verdictOf: (queue: string) => Promise<Verdict>, resend: Resend): Promise<void> {
     for (const [delayQueue, w] of [...this.watched]) {
       const overdue: [string, number][] = [];
+      let oldestDue = Infinity;
       for (const [key, dueAt] of w.due) {
-        if (now - dueAt > this.rescue.afterMs && this.index.get(key) === delayQueue && this.rescue.canRescue(key)) overdue.push([key, dueAt]);
+        if (now - dueAt > this.rescue.afterMs && this.index.get(key) === delayQueue && this.rescue.canRescue(key)) {
+          overdue.push([key, dueAt]);
+          oldestDue = Math.min(oldestDue, dueAt);
+        }
       }
       if (overdue.length === 0) continue;
       try {
@@ -246,9 +258,9 @@ export class DelayWatch {
         w.due.delete(key);
         return [
           resend(w.queue, copy).then(
-            (): true | Error => true,
+            (): true | Error => (this.rescue.sent(key), true),
             (error: unknown) => {
-              if (this.rescue.notSent(key, copy) && !this.index.has(key)) {
+              if (this.rescue.notSent(key, copy)) {
                 this.index.set(key, delayQueue);
                 (this.watched.get(delayQueue) ?? this.watch(delayQueue, w.queue)).due.set(key, dueAt);
               }
@@ -257,8 +269,10 @@ export class DelayWatch {
           ),
         ];
       });
-      const overdueMs = now - Math.min(...overdue.map(([, dueAt]) => dueAt));
-      void Promise.all(sends).then((results) => this.rescueDone(w.queue, delayQueue, overdueMs, results));
+      // a logger that throws must not make this an unhandled rejection
+      void Promise.all(sends)
+        .then((results) => this.rescueDone(w.queue, delayQueue, now - oldestDue, results))
+        .catch(() => undefined);
     }
   }
 

@@ -41,6 +41,8 @@ export class RetryRescue {
   private bytes = 0;
   /** By retry id, oldest first. */
   private readonly rescued = new Map<string, Rescued>();
+  /** Key → the retry id of the copy taken for a rescue whose send has not ended. */
+  private readonly taken = new Map<string, string>();
 
   constructor(
     /** How long past its due time a retry may stay away before it is sent again; 0: never. */
@@ -71,8 +73,9 @@ export class RetryRescue {
     this.bytes += content.length;
   }
 
-  /** The retry is no longer awaited (back, refused, given up on): its copy goes. */
+  /** The retry is no longer awaited (back, refused, given up on, sent anew): its copy goes, and a rescue under way is outdated. */
   forget(key: string): void {
+    this.taken.delete(key);
     const copy = this.copies.get(key);
     if (!copy) return;
     this.copies.delete(key);
@@ -91,23 +94,34 @@ export class RetryRescue {
     const copy = this.copies.get(key);
     if (!copy) return undefined;
     this.forget(key);
-    this.rescued.set(retryIdOf(copy.options.headers as Record<string, unknown>)!, { state: 'waiting', at: now });
+    const retryId = retryIdOf(copy.options.headers as Record<string, unknown>)!;
+    this.taken.set(key, retryId);
+    this.rescued.set(retryId, { state: 'waiting', at: now });
     if (this.rescued.size > MAX_RESCUED) this.rescued.delete(this.rescued.keys().next().value as string);
     return copy;
   }
 
+  /** The rescue's send was confirmed. */
+  sent(key: string): void {
+    this.taken.delete(key);
+  }
+
   /**
-   * Sending it again failed: whether it is still awaited. No when a copy arrived meanwhile, or
-   * the same retry was sent anew meanwhile (a newer copy is kept); otherwise its copy is kept
-   * again for the next round.
+   * The rescue's send failed: whether the retry is still awaited. No when a copy of it arrived
+   * meanwhile, or it was sent anew (or came back) meanwhile; otherwise its copy is kept again, for
+   * the next round, if the budget allows. Its rescued entry stays: should the failed send have
+   * reached the queue after all, its copy is still told from the first.
    */
   notSent(key: string, copy: RetryCopy): boolean {
     const retryId = retryIdOf(copy.options.headers as Record<string, unknown>)!;
+    const unchanged = this.taken.get(key) === retryId;
+    this.taken.delete(key);
     const r = this.rescued.get(retryId);
-    this.rescued.delete(retryId);
-    if ((r && r.state !== 'waiting') || this.copies.has(key)) return false;
-    this.copies.set(key, copy);
-    this.bytes += copy.content.length;
+    if (!unchanged || (r && r.state !== 'waiting')) return false;
+    if (this.bytes + copy.content.length <= this.maxBytes) {
+      this.copies.set(key, copy);
+      this.bytes += copy.content.length;
+    }
     return true;
   }
 
@@ -138,8 +152,8 @@ export class RetryRescue {
     }
   }
 
-  /** Copies kept and their bytes, rescued retries remembered (for tests and debugging). */
-  get size(): { copies: number; bytes: number; rescued: number } {
-    return { copies: this.copies.size, bytes: this.bytes, rescued: this.rescued.size };
+  /** Copies kept and their bytes, rescued retries remembered, rescues being sent (for tests and debugging). */
+  get size(): { copies: number; bytes: number; rescued: number; sending: number } {
+    return { copies: this.copies.size, bytes: this.bytes, rescued: this.rescued.size, sending: this.taken.size };
   }
 }

@@ -226,7 +226,11 @@ describe('DelayWatch rescue: a retry not back in time sent straight to its queue
       await watch.check(now, stat, () => 1, resend);
       await flush();
     };
-    const send = (id: string, dueAt: number, retryId?: string): void => watch.sending('billing', dq, id, 2, dueAt, copyOf(id, retryId));
+    /** What Copies does for a retry the broker confirmed: sending, then confirmed with its copy. */
+    const send = (id: string, dueAt: number, retryId?: string): void => {
+      watch.sending('billing', dq, id, 2, dueAt);
+      watch.confirmed('billing', dq, id, 2, dueAt, copyOf(id, retryId));
+    };
     return { watch, events, stats, sent, rescue, logger, check, send, refuse: (e: Error | undefined) => (refuse = e), hold: (p: Promise<void> | undefined) => (hold = p) };
   };
 
@@ -325,7 +329,7 @@ describe('DelayWatch rescue: a retry not back in time sent straight to its queue
     send('m1', 25_000, 'r-m1-again'); // its original redelivered and failing again: sent anew
     sending.resolve();
     await flush();
-    expect(rescue.size).to.deep.equal({ copies: 1, bytes: 11, rescued: 0 });
+    expect(rescue.size).to.deep.equal({ copies: 1, bytes: 11, rescued: 1, sending: 0 });
     refuse(undefined);
     hold(undefined);
     await check(30_000);
@@ -351,6 +355,47 @@ describe('DelayWatch rescue: a retry not back in time sent straight to its queue
     expect(sent).to.deep.equal([]);
   });
 
+  it('rescues only a retry the broker confirmed (one whose send fails goes back with its original)', async () => {
+    const { watch, sent, check } = setup();
+    watch.sending('billing', dq, 'unconfirmed', 2, 1_000); // its confirm waits for a failover
+    await check(20_000);
+    expect(sent).to.deep.equal([]);
+    expect(watch.tracking).to.equal(true);
+  });
+
+  it('does not bring back an outdated copy when the retry was sent anew and came back while its rescue was refused', async () => {
+    const { watch, sent, check, send, refuse, rescue, hold } = setup();
+    const sending = new Deferred<void>();
+    hold(sending.promise);
+    send('m1', 1_000);
+    refuse(new Error('NO_ROUTE'));
+    await check(20_000);
+    send('m1', 21_000, 'r-m1-again'); // sent anew…
+    watch.arrived('billing', 'm1', 2, 'r-m1-again'); // …and back
+    sending.resolve();
+    await flush();
+    expect(rescue.size.copies).to.equal(0);
+    refuse(undefined);
+    hold(undefined);
+    await check(60_000);
+    expect(sent).to.deep.equal([]);
+    expect(watch.tracking, 'nothing awaited; the first rescue is remembered until it expires').to.equal(true);
+    expect(rescue.size).to.deep.equal({ copies: 0, bytes: 0, rescued: 1, sending: 0 });
+  });
+
+  it('goes on with the other queues when the broker cannot say about one of them', async () => {
+    const events: TransportEvent[] = [];
+    const watch = new DelayWatch(30_000, (e) => events.push(e), silentLogger, 900_000, new RetryRescue(10_000));
+    watch.sending('gone', 'gone.retry.1024ms', 'a', 2, 1_000);
+    watch.sending('billing', dq, 'b', 2, 1_000);
+    const stat = async (q: string): Promise<QueueStat> => {
+      if (q === 'gone') throw new Error('NOT_FOUND');
+      return { messageCount: 0, consumerCount: 1 };
+    };
+    await watch.check(40_000, stat, () => 1);
+    expect(events).to.deep.equal([{ type: 'delay-stalled', queue: 'billing', delayQueue: dq, overdue: 1, overdueMs: 39_000 }]);
+  });
+
   it('rescues while the service queue holds messages (the retry may be among them: then its second copy is dropped)', async () => {
     const { stats, sent, check, send } = setup();
     send('m1', 1_000);
@@ -362,15 +407,17 @@ describe('DelayWatch rescue: a retry not back in time sent straight to its queue
   it('with delayRescueMs 0, keeps no bytes and sends nothing again', async () => {
     const { sent, check, send, rescue } = setup(0);
     send('m1', 1_000);
-    expect(rescue.size).to.deep.equal({ copies: 0, bytes: 0, rescued: 0 });
+    expect(rescue.size).to.deep.equal({ copies: 0, bytes: 0, rescued: 0, sending: 0 });
     await check(60_000);
     expect(sent).to.deep.equal([]);
   });
 
   it('watches no retry of a message without an id (a foreign publisher may send several): nothing kept, nothing rescued', async () => {
     const { watch, sent, check, rescue } = setup();
-    watch.sending('billing', dq, '', 2, 1_000, copyOf('a'));
-    watch.sending('billing', dq, '', 2, 1_000, copyOf('b'));
+    for (const id of ['a', 'b']) {
+      watch.sending('billing', dq, '', 2, 1_000);
+      watch.confirmed('billing', dq, '', 2, 1_000, copyOf(id));
+    }
     expect(rescue.size.copies).to.equal(0);
     expect(watch.tracking).to.equal(false);
     await check(60_000);
@@ -382,10 +429,10 @@ describe('DelayWatch rescue: a retry not back in time sent straight to its queue
     send('a', 1_000); // 10 bytes
     send('b', 1_000); // 10 bytes
     send('c', 1_000); // over the budget: watched, not rescuable
-    expect(rescue.size).to.deep.equal({ copies: 2, bytes: 20, rescued: 0 });
+    expect(rescue.size).to.deep.equal({ copies: 2, bytes: 20, rescued: 0, sending: 0 });
     watch.arrived('billing', 'a', 2, 'r-a');
     watch.unsent('billing', dq, 'b', 2);
-    expect(rescue.size).to.deep.equal({ copies: 0, bytes: 0, rescued: 0 });
+    expect(rescue.size).to.deep.equal({ copies: 0, bytes: 0, rescued: 0, sending: 0 });
     await check(20_000);
     expect(sent, 'c had no copy').to.deep.equal([]);
     expect(watch.tracking, 'c is still awaited, and reported when it stalls').to.equal(true);
