@@ -231,7 +231,21 @@ describe('DelayWatch rescue: a retry not back in time sent straight to its queue
       watch.sending('billing', dq, id, 2, dueAt);
       watch.confirmed('billing', dq, id, 2, dueAt, copyOf(id, retryId));
     };
-    return { watch, events, stats, sent, rescue, logger, check, send, refuse: (e: Error | undefined) => (refuse = e), hold: (p: Promise<void> | undefined) => (hold = p) };
+    /** `id` due at 1 s, its rescue under way at 20 s and to be refused; `release()` lets the refusal happen, and later sends through. */
+    const refusedRescueOf = async (id: string): Promise<() => Promise<void>> => {
+      const sending = new Deferred<void>();
+      hold = sending.promise;
+      refuse = new Error('NO_ROUTE');
+      send(id, 1_000);
+      await check(20_000);
+      return async () => {
+        sending.resolve();
+        await flush();
+        refuse = undefined;
+        hold = undefined;
+      };
+    };
+    return { watch, events, stats, sent, rescue, logger, check, send, refusedRescueOf, refuse: (e: Error | undefined) => (refuse = e), hold: (p: Promise<void> | undefined) => (hold = p) };
   };
 
   it('sends a retry overdue by delayRescueMs to its queue once, says so, and awaits it no more (no stall report)', async () => {
@@ -304,34 +318,20 @@ describe('DelayWatch rescue: a retry not back in time sent straight to its queue
   });
 
   it('does not try again when a copy arrived while the refused send was under way', async () => {
-    const { watch, sent, check, send, refuse, hold } = setup();
-    const sending = new Deferred<void>();
-    hold(sending.promise);
-    send('m1', 1_000);
-    refuse(new Error('NO_ROUTE'));
-    await check(20_000);
+    const { watch, sent, check, refusedRescueOf } = setup();
+    const release = await refusedRescueOf('m1');
     watch.arrived('billing', 'm1', 2, 'r-m1');
-    sending.resolve();
-    await flush();
-    refuse(undefined);
-    hold(undefined);
+    await release();
     await check(21_000);
     expect(sent).to.deep.equal([]);
   });
 
   it('keeps the newer send of a retry sent anew while its rescue was refused: its bytes once, its own due time', async () => {
-    const { watch, sent, check, send, refuse, rescue, hold } = setup();
-    const sending = new Deferred<void>();
-    hold(sending.promise);
-    send('m1', 1_000);
-    refuse(new Error('NO_ROUTE'));
-    await check(20_000);
+    const { watch, sent, check, send, rescue, refusedRescueOf } = setup();
+    const release = await refusedRescueOf('m1');
     send('m1', 25_000, 'r-m1-again'); // its original redelivered and failing again: sent anew
-    sending.resolve();
-    await flush();
+    await release();
     expect(rescue.size).to.deep.equal({ copies: 1, bytes: 11, rescued: 1, sending: 0 });
-    refuse(undefined);
-    hold(undefined);
     await check(30_000);
     expect(sent, 'not overdue by its own due time').to.deep.equal([]);
     await check(35_001);
@@ -364,19 +364,12 @@ describe('DelayWatch rescue: a retry not back in time sent straight to its queue
   });
 
   it('does not bring back an outdated copy when the retry was sent anew and came back while its rescue was refused', async () => {
-    const { watch, sent, check, send, refuse, rescue, hold } = setup();
-    const sending = new Deferred<void>();
-    hold(sending.promise);
-    send('m1', 1_000);
-    refuse(new Error('NO_ROUTE'));
-    await check(20_000);
+    const { watch, sent, check, send, rescue, refusedRescueOf } = setup();
+    const release = await refusedRescueOf('m1');
     send('m1', 21_000, 'r-m1-again'); // sent anew…
     watch.arrived('billing', 'm1', 2, 'r-m1-again'); // …and back
-    sending.resolve();
-    await flush();
+    await release();
     expect(rescue.size.copies).to.equal(0);
-    refuse(undefined);
-    hold(undefined);
     await check(60_000);
     expect(sent).to.deep.equal([]);
     expect(watch.tracking, 'nothing awaited; the first rescue is remembered until it expires').to.equal(true);
