@@ -87,10 +87,7 @@ export class DelayWatch {
     w.due.set(key, dueAt);
     this.index.set(key, delayQueue);
     if (this.index.size > MAX_TRACKED) {
-      const [oldest, where] = this.index.entries().next().value as [string, string];
-      this.index.delete(oldest);
-      this.watched.get(where)?.due.delete(oldest);
-      this.rescue.forget(oldest);
+      this.unwatch(this.index.keys().next().value as string);
     }
   }
 
@@ -124,15 +121,7 @@ export class DelayWatch {
    */
   arrived(queue: string, messageId: string | undefined, attempt: number, retryId?: string): boolean {
     if (messageId === undefined || messageId === '' || attempt < 2) return true;
-    if (this.index.size > 0) {
-      const key = `${queue}\u0000${messageId}\u0000${attempt}`;
-      const delayQueue = this.index.get(key);
-      if (delayQueue !== undefined) {
-        this.index.delete(key);
-        this.watched.get(delayQueue)?.due.delete(key);
-        this.rescue.forget(key);
-      }
-    }
+    if (this.index.size > 0) this.unwatch(`${queue}\u0000${messageId}\u0000${attempt}`);
     return this.rescue.active ? this.rescue.arrived(retryId) : true;
   }
 
@@ -171,9 +160,7 @@ export class DelayWatch {
         }
         if (now - dueAt <= this.graceMs) continue;
         if (now - dueAt > this.giveUpMs) {
-          w.due.delete(key);
-          this.index.delete(key);
-          this.rescue.forget(key);
+          this.unwatch(key);
           abandoned++;
           continue;
         }
@@ -222,10 +209,17 @@ export class DelayWatch {
   private forgetOverdue(w: Watched, now: number): void {
     for (const [key, dueAt] of [...w.due]) {
       if (now - dueAt <= this.graceMs) continue;
-      w.due.delete(key);
-      this.index.delete(key);
-      this.rescue.forget(key);
+      this.unwatch(key);
     }
+  }
+
+  /** A retry is no longer awaited: out of the index, its delay queue's entries and the rescue's copies. */
+  private unwatch(key: string): void {
+    const delayQueue = this.index.get(key);
+    if (delayQueue === undefined) return;
+    this.index.delete(key);
+    this.watched.get(delayQueue)?.due.delete(key);
+    this.rescue.forget(key);
   }
 
   /**
