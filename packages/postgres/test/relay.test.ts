@@ -5,7 +5,7 @@ import { uniquePrefix, waitFor } from '@tidings/testing';
 import { Outbox, OutboxRelay, type OutboxRelayOptions } from '../src';
 import { amqpBus, deleteQueues, requireBroker } from './broker';
 import { useDatabase } from './database';
-import { OUTBOX_EXCHANGE, PlacedOrder } from './fixtures/contracts';
+import { OUTBOX_EXCHANGE, PlacedOrder, RefusedOrder, UNBOUND_EXCHANGE } from './fixtures/contracts';
 
 describe('OutboxRelay', function () {
   this.timeout(60_000);
@@ -156,16 +156,28 @@ describe('OutboxRelay', function () {
   });
 
   it('keeps a row the broker refuses, reports it in health, and sends it once it can', async () => {
-    // no queue is bound yet: the mandatory publish comes back unroutable
+    // no queue is bound to this event's exchange yet: the mandatory publish comes back unroutable
     const r = relay({ retry: { initialDelayMs: 0, maxDelayMs: 0 } });
-    await write([1]);
-    expect(await r.relayBatch()).to.equal(0);
+    const client = await db.current.pool.connect();
+    let messageId: string;
+    try {
+      messageId = await outbox().publish(client, RefusedOrder.placed, RefusedOrder.of(1));
+    } finally {
+      client.release();
+    }
+    expect(await r.relayBatch(), `a queue is bound to '${UNBOUND_EXCHANGE.name}': only this test may bind one`).to.equal(0);
     const failing = await r.health();
     expect([failing.depth, failing.failing, failing.failed]).to.deep.equal([1, 1, 1]);
     expect(failing.lastError).to.match(/unroutable|no queue/i);
-    const { seen } = await consumer();
+    const queue = `${uniquePrefix('relay')}refused`;
+    queues.push(queue);
+    const seen: string[] = [];
+    const b = bus('billing');
+    b.queue(queue, { autoDelete: true, durable: false }).bind(UNBOUND_EXCHANGE, 'refusedorder.*.placed').on(RefusedOrder.placed, (_order, ctx) => void seen.push(ctx.messageId));
+    await b.start();
     expect(await r.relayBatch()).to.equal(1);
     await waitFor(() => seen.length === 1, { message: 'the refused event delivered' });
+    expect(seen).to.deep.equal([messageId]);
     const [row] = await db.current.rows<{ attempts: number; last_error: string }>(`SELECT attempts, last_error FROM "${db.current.schema}".outbox`);
     expect(row!.attempts).to.equal(1);
   });
