@@ -273,7 +273,8 @@ export class TransformCompiler {
 
     let body = '"use strict";\nreturn function plainTo' + safeIdent(cls.name) + '(p) {\nconst o = new C();\n';
     if (strategy === 'exposeAll') {
-      body += 'const ks = Object.keys(p);\nfor (let i = 0; i < ks.length; i++) {\nconst k = ks[i];\nswitch (k) {\n';
+      // for-in over own keys: the same keys in the same order as Object.keys, without its array per object
+      body += 'for (const k in p) {\nif (!hasOwn.call(p, k)) continue;\nswitch (k) {\n';
       for (const plan of plans.values()) body += `case ${q(plan.key)}: ${planCode(plan)} continue;\n`;
       body += 'default: { if (o[k] instanceof Function) continue; const v = p[k]; o[k] = v === undefined ? o[k] : typeof v !== "object" || v === null ? v : untyped(v); }\n}\n}\n';
     }
@@ -284,8 +285,8 @@ export class TransformCompiler {
     }
     body += 'return o;\n}';
 
-    const names = ['C', 'OPTIONS', 'untyped', 'isEnum', ...txs.map((_, i) => `tx${i}`), ...transforms.map((_, i) => `tr${i}`)];
-    const values: unknown[] = [cls, IN_OPTIONS, untypedIn, Object.prototype.propertyIsEnumerable, ...txs, ...transforms];
+    const names = ['C', 'OPTIONS', 'untyped', 'isEnum', 'hasOwn', ...txs.map((_, i) => `tx${i}`), ...transforms.map((_, i) => `tr${i}`)];
+    const values: unknown[] = [cls, IN_OPTIONS, untypedIn, Object.prototype.propertyIsEnumerable, Object.prototype.hasOwnProperty, ...txs, ...transforms];
     return new Function(...names, body)(...values) as (plain: Dict) => object;
   }
 
@@ -397,7 +398,7 @@ export class TransformCompiler {
 
     let body = '"use strict";\nreturn function ' + safeIdent(cls.name) + 'ToPlain(v) {\nconst r = {};\n';
     if (strategy === 'exposeAll') {
-      body += 'const ks = Object.keys(v);\nfor (let i = 0; i < ks.length; i++) {\nconst k = ks[i];\nswitch (k) {\n';
+      body += 'for (const k in v) {\nif (!hasOwn.call(v, k)) continue;\nswitch (k) {\n';
       for (const [key, code] of codeFor) body += `case ${q(key)}: ${code} continue;\n`;
       body += 'default: { let s = v[k]; if (s instanceof Function) s = v[k](); r[k] = typeof s !== "object" || s === null ? s : untyped(s, s instanceof Map); }\n}\n}\n';
     }
@@ -406,8 +407,8 @@ export class TransformCompiler {
       body += strategy === 'exposeAll' ? `if (!isEnum.call(v, ${q(key)})) ${code || '{}'}\n` : `${code}\n`;
     }
     body += 'return r;\n}';
-    const names = ['OPTIONS', 'untyped', 'isEnum', ...txs.map((_, i) => `tx${i}`), ...transforms.map((_, i) => `tr${i}`)];
-    const values: unknown[] = [OUT_OPTIONS, this.untypedOut, Object.prototype.propertyIsEnumerable, ...txs, ...transforms];
+    const names = ['OPTIONS', 'untyped', 'isEnum', 'hasOwn', ...txs.map((_, i) => `tx${i}`), ...transforms.map((_, i) => `tr${i}`)];
+    const values: unknown[] = [OUT_OPTIONS, this.untypedOut, Object.prototype.propertyIsEnumerable, Object.prototype.hasOwnProperty, ...txs, ...transforms];
     return new Function(...names, body)(...values) as (value: Dict) => Dict;
   }
 }

@@ -205,7 +205,8 @@ export class ValidateCompiler {
 
     let body = '"use strict";\nreturn function validate' + String((ctor as { name?: string }).name ?? '').replace(/[^A-Za-z0-9_$]/g, '_') + '(o, prefix, out, st) {\n';
     if (this.options.whitelist) {
-      body += `const G = ${ref(grouped)};\nconst ks = Object.keys(o);\nfor (let i = 0; i < ks.length; i++) {\nconst k = ks[i]; const g = G[k];\nif (!g || g.length === 0) `;
+      // for-in over own keys (Object.keys' keys and order, no array); deleting the key in hand is safe
+      body += `const G = ${ref(grouped)};\nconst hasOwn = Object.prototype.hasOwnProperty;\nfor (const k in o) {\nif (!hasOwn.call(o, k)) continue; const g = G[k];\nif (!g || g.length === 0) `;
       body += this.options.forbidNonWhitelisted
         ? '{ out.push({ path: prefix ? prefix + "." + k : k, constraint: "whitelistValidation", message: "property " + k + " should not exist" }); }\n}\n'
         : '{ delete o[k]; }\n}\n';
