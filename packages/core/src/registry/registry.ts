@@ -28,7 +28,8 @@ const keyOf = (exchange: string, routingKey: string): string => `${exchange}\u00
  */
 export class Registry {
   private readonly events: EventType<object>[] = [];
-  private readonly byKey = new Map<string, EventType<object>>();
+  /** By exchange, then routing key: a delivery's lookup builds no key string. */
+  private readonly byExchange = new Map<string, Map<string, EventType<object>>>();
   private readonly byFamily = new Map<string, Map<number, EventType<object>>>();
   private readonly upcasters = new Map<EventType<object>, CasterEntry>();
   private readonly downcasters = new Map<string, CasterEntry>();
@@ -37,8 +38,7 @@ export class Registry {
 
   addEvent(event: EventType<object>): void {
     this.events.push(event);
-    const key = keyOf(event.exchange.name, event.routingKey);
-    const claimed = this.byKey.get(key);
+    const claimed = this.eventFor(event.exchange.name, event.routingKey);
     if (claimed && claimed.target !== event.target) {
       this.problems.push(
         new DuplicateEventError(`Routing key '${event.routingKey}' on exchange '${event.exchange.name}'`, claimed.name, event.name),
@@ -61,7 +61,9 @@ export class Registry {
       );
       return;
     }
-    this.byKey.set(key, event);
+    let keys = this.byExchange.get(event.exchange.name);
+    if (!keys) this.byExchange.set(event.exchange.name, (keys = new Map()));
+    keys.set(event.routingKey, event);
     versions.set(event.version, event);
   }
 
@@ -89,7 +91,7 @@ export class Registry {
 
   /** The event a delivery's exchange and routing key stand for. */
   eventFor(exchange: string, routingKey: string): EventType<object> | undefined {
-    return this.byKey.get(keyOf(exchange, routingKey));
+    return this.byExchange.get(exchange)?.get(routingKey);
   }
 
   /** Every version of a family on an exchange, by version number. */
@@ -145,7 +147,7 @@ export class Registry {
   /** Forgets everything; for tests. Classes defined before this are unknown afterwards. */
   clear(): void {
     this.events.length = 0;
-    this.byKey.clear();
+    this.byExchange.clear();
     this.byFamily.clear();
     this.upcasters.clear();
     this.downcasters.clear();
