@@ -405,6 +405,8 @@ export class EventBus {
 
   /** Publishes a message inside a send span, when telemetry is on, with the span's context in its headers. */
   private publishTraced(message: OutgoingMessage, parent: unknown): Promise<void> {
+    // untraced and unmeasured (the common case): no description of the message is built
+    if (!this.telemetry.observing()) return this.transport.publish(message);
     const p = message.properties;
     const traceparent = p.headers[HEADERS.traceparent];
     const tracestate = p.headers[HEADERS.tracestate];

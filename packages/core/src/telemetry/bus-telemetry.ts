@@ -123,6 +123,17 @@ export class BusTelemetry implements ProcessHooks {
     return set;
   }
 
+  /**
+   * Whether a send or process operation would record anything now (a tracer or a meter provider
+   * is registered): a caller checks this before it builds the description of a message.
+   */
+  observing(): boolean {
+    if (!this.enabled) return false;
+    const api = otelApi();
+    if (api === undefined) return false;
+    return this.tracer(api) !== undefined || this.instruments.current(api) !== undefined;
+  }
+
   startSend(send: SendDescription, parent: Context | undefined): SendOperation | undefined {
     if (!this.enabled) return undefined;
     const api = otelApi();
