@@ -306,13 +306,30 @@ export class EventQueue {
   }
 
   /** @internal handles one delivery and says what to do with it. Never throws. */
-  async handle(delivery: Delivery): Promise<Disposition> {
-    if (this.active < this.concurrency) this.active++;
-    else await this.acquire();
+  handle(delivery: Delivery): Promise<Disposition> {
+    if (this.active < this.concurrency) {
+      this.active++;
+      return this.run(delivery);
+    }
+    return this.acquire().then(() => this.run(delivery));
+  }
+
+  /** One delivery, its slot taken; the slot is given back when it is done. */
+  private run(delivery: Delivery): Promise<Disposition> {
+    let op: ProcessOperation | undefined;
     try {
-      const op = this.host.telemetry.startProcess(delivery, this.name);
-      if (op === undefined) return await this.dispatch(delivery, undefined);
-      const disposition = await op.run(() => this.dispatch(delivery, op));
+      op = this.host.telemetry.startProcess(delivery, this.name);
+    } catch (error) {
+      this.release();
+      return Promise.reject(error);
+    }
+    // untraced, the common case: one async frame per delivery, which gives the slot back itself
+    return op === undefined ? this.dispatch(delivery, undefined, true) : this.traced(delivery, op);
+  }
+
+  private async traced(delivery: Delivery, op: ProcessOperation): Promise<Disposition> {
+    try {
+      const disposition = await op.run(() => this.dispatch(delivery, op, false));
       op.end(disposition);
       return disposition;
     } finally {
@@ -320,7 +337,8 @@ export class EventQueue {
     }
   }
 
-  private async dispatch(received: Delivery, op: ProcessOperation | undefined): Promise<Disposition> {
+  /** Decodes and runs the handlers; `releases`: gives the slot back when done. */
+  private async dispatch(received: Delivery, op: ProcessOperation | undefined, releases: boolean): Promise<Disposition> {
     const { registry, codec, security } = this.host;
     let wire: EventType<object> | undefined;
     // dead letters and retries copy what was received: signed, and encrypted if it was
@@ -384,6 +402,8 @@ export class EventQueue {
       op?.fail(deliveryErrorType(error));
       if (error instanceof DecodeError) return this.deadLetter(received, error.reason, error.message);
       return this.onHandlerError(received, wire, error);
+    } finally {
+      if (releases) this.release();
     }
   }
 
