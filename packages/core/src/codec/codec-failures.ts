@@ -11,8 +11,13 @@ export function buildInstance<T extends object>(event: EventType<T>, build: () =
   try {
     return build();
   } catch (error) {
-    throw new DecodeError('validation-failed', `${event.name} could not be built from the payload: ${(error as Error).message}`, { cause: error });
+    throw buildFailure(event, error);
   }
+}
+
+/** What buildInstance throws, for a caller that runs the step in its own try. */
+export function buildFailure(event: EventType<object>, error: unknown): DecodeError {
+  return new DecodeError('validation-failed', `${event.name} could not be built from the payload: ${(error as Error).message}`, { cause: error });
 }
 
 /**
@@ -26,10 +31,16 @@ export function unlessInvalid<R>(
   ok: () => R,
 ): R | Promise<R> {
   const settle = (found: ValidationIssue[]): R => {
-    if (found.length === 0) return ok();
-    const invalid = new EventValidationError(event.name, found, direction);
-    if (direction === 'publish') throw invalid;
-    throw new DecodeError('validation-failed', invalid.message, { cause: invalid });
+    assertValid(event, direction, found);
+    return ok();
   };
   return Array.isArray(issues) ? settle(issues) : issues.then(settle);
+}
+
+/** Throws what unlessInvalid throws when `found` holds an issue; returns when it is empty. */
+export function assertValid(event: EventType<object>, direction: 'publish' | 'consume', found: readonly ValidationIssue[]): void {
+  if (found.length === 0) return;
+  const invalid = new EventValidationError(event.name, [...found], direction);
+  if (direction === 'publish') throw invalid;
+  throw new DecodeError('validation-failed', invalid.message, { cause: invalid });
 }

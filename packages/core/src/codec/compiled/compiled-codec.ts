@@ -2,7 +2,7 @@ import { bool } from '../../config';
 import type { EventType } from '../../event/event-type';
 import { ClassCodec } from '../class-codec';
 import type { Codec } from '../codec';
-import { buildInstance, unlessInvalid } from '../codec-failures';
+import { assertValid, buildFailure, unlessInvalid } from '../codec-failures';
 import { codecSettings, type ClassCodecOptions, type CodecSettings } from '../codec-options';
 import { parseJsonBody } from '../safe-json';
 import { ReportBuilder, type CompiledCodecReport } from './report';
@@ -68,9 +68,13 @@ export class CompiledCodec implements Codec {
   encode<T extends object>(event: EventType<T>, instance: T): Buffer | Promise<Buffer> {
     if (!this.enabled) return this.reference.encode(event, instance);
     const typed = instance instanceof event.target ? instance : this.transformer.toInstance(event.target, instance);
-    const serialise = (): Buffer => Buffer.from(JSON.stringify(this.transformer.toPlain(typed)), 'utf8');
-    if (!this.settings.validateOut) return serialise();
-    return unlessInvalid(event as EventType<object>, 'publish', this.outbound.validate(typed, !this.settings.asyncValidation), serialise);
+    if (this.settings.validateOut) {
+      // no closure per message: the synchronous outcome (the usual one) is checked in line
+      const issues = this.outbound.validate(typed, !this.settings.asyncValidation);
+      if (!Array.isArray(issues)) return unlessInvalid(event as EventType<object>, 'publish', issues, () => this.serialise(typed));
+      assertValid(event as EventType<object>, 'publish', issues);
+    }
+    return this.serialise(typed);
   }
 
   decode<T extends object>(event: EventType<T>, body: Buffer): T | Promise<T> {
@@ -80,8 +84,20 @@ export class CompiledCodec implements Codec {
 
   fromPlain<T extends object>(event: EventType<T>, plain: object): T | Promise<T> {
     if (!this.enabled) return this.reference.fromPlain(event, plain);
-    const instance = buildInstance(event, () => this.transformer.toInstance(event.target, plain) as T);
+    let instance: T;
+    try {
+      instance = this.transformer.toInstance(event.target, plain) as T;
+    } catch (error) {
+      throw buildFailure(event as EventType<object>, error);
+    }
     if (!this.settings.validateIn) return instance;
-    return unlessInvalid(event as EventType<object>, 'consume', this.inbound.validate(instance, !this.settings.asyncValidation), () => instance);
+    const issues = this.inbound.validate(instance, !this.settings.asyncValidation);
+    if (!Array.isArray(issues)) return unlessInvalid(event as EventType<object>, 'consume', issues, () => instance);
+    assertValid(event as EventType<object>, 'consume', issues);
+    return instance;
+  }
+
+  private serialise(typed: unknown): Buffer {
+    return Buffer.from(JSON.stringify(this.transformer.toPlain(typed)), 'utf8');
   }
 }
