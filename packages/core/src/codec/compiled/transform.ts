@@ -155,7 +155,9 @@ export class TransformCompiler {
   // ---- plain → instance -------------------------------------------------------------------
 
   private inFunction(target: unknown): ((plain: Dict) => object) | null {
-    return this.compiled(this.inFns, target, 'plain-to-instance', () => this.compileIn(target));
+    // the cache first: the compile closure is made only for a class not compiled yet
+    const fn = this.inFns.get(target);
+    return fn !== undefined ? fn : this.compiled(this.inFns, target, 'plain-to-instance', () => this.compileIn(target));
   }
 
   /** The compiled function of a class for one direction, compiled once; null where it falls back. */
@@ -293,7 +295,8 @@ export class TransformCompiler {
   // ---- instance → plain -------------------------------------------------------------------
 
   private outFunction(target: unknown): ((value: Dict) => Dict) | null {
-    return this.compiled(this.outFns, target, 'instance-to-plain', () => this.compileOut(target));
+    const fn = this.outFns.get(target);
+    return fn !== undefined ? fn : this.compiled(this.outFns, target, 'instance-to-plain', () => this.compileOut(target));
   }
 
   /** A value with no @Type on the way out; objects are typed by their constructor, as class-transformer guesses. */
