@@ -209,6 +209,26 @@ describe('CompiledCodec', () => {
       expect(codec.encode(CodecOrder.submit, order as CodecOrder)).to.be.instanceOf(Buffer);
     });
 
+    it('gives each failed validation its own issues: the next message, valid or not, changes none of them', () => {
+      const codec = new CompiledCodec();
+      const decodeIssues = (plain: unknown): unknown => {
+        try {
+          codec.decode(CodecOrder.submit, Buffer.from(JSON.stringify(plain)));
+          return [];
+        } catch (error) {
+          return ((error as DecodeError).cause as EventValidationError).issues;
+        }
+      };
+      const first = decodeIssues({ id: 'x', lines: [{ id: 1, quantity: -1, price: 3 }] }) as unknown[];
+      const snapshot = JSON.parse(JSON.stringify(first)) as unknown;
+      expect(first.map((i) => (i as { path: string }).path)).to.deep.equal(['id', 'lines.0.quantity']);
+      expect(decodeIssues({ id: 2, lines: [] })).to.deep.equal([]);
+      const third = decodeIssues({ id: 3, lines: [{ id: 'y', quantity: 1, price: 1 }] }) as unknown[];
+      expect(third.map((i) => (i as { path: string }).path)).to.deep.equal(['lines.0.id']);
+      expect(first).to.deep.equal(snapshot);
+      expect(third).to.not.equal(first);
+    });
+
     it('returns a promise when an async constraint has to run', async () => {
       const codec = new CompiledCodec({ asyncValidation: true });
       const result = codec.decode(Profile.updated, Buffer.from(JSON.stringify({ ...PROFILE, mood: 'bad' })));
