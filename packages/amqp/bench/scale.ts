@@ -13,7 +13,7 @@ import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import * as amqp from 'amqplib';
 import { IsInt, IsString } from 'class-validator';
-import { Event, EventBus, Exchange, silentLogger, type EventType } from '@tidings/core';
+import { CompiledCodec, Event, EventBus, Exchange, silentLogger, type EventType } from '@tidings/core';
 import { AmqpTransport, DEFAULT_AMQP_URL, DELAY_BUCKETS_MS, delayQueueName } from '../src';
 
 const URL = process.env.AMQP_URL ?? DEFAULT_AMQP_URL;
@@ -93,30 +93,40 @@ async function deleteAll(queues: readonly string[], exchanges: readonly string[]
   await c.close();
 }
 
-function newBus(service: string): EventBus {
-  return new EventBus({ service, transport: new AmqpTransport({ url: URL, logger: silentLogger, connectionName: `${RUN}-${service}` }), logger: silentLogger, prefetch: PREFETCH });
+function newBus(service: string, codec?: CompiledCodec): EventBus {
+  return new EventBus({ service, transport: new AmqpTransport({ url: URL, logger: silentLogger, connectionName: `${RUN}-${service}` }), codec, logger: silentLogger, prefetch: PREFETCH });
 }
 
-/** Tidings: `types` event types on one queue (or one type to `queues` queues), `MESSAGES` publishes. */
+interface Contracts {
+  readonly exchange: Exchange;
+  readonly events: ReturnType<typeof eventClass>[];
+  /** The row's codec, shared by the buses of all its runs: a codec compiles each class once, on first use. */
+  readonly codec: CompiledCodec;
+}
+
 /**
  * The event classes of a row, declared once and reused by its repeats, as a service declares its
- * contracts once: the repeats then measure warm code, not each new class's first calls.
+ * contracts once; with them the codec that compiled them, as a service keeps its bus (and so its
+ * codec) for its life. The repeats then measure warm code, not each new class's compilation and
+ * first calls: a new bus has a new codec, which compiles every class again on its first message.
  */
-const declared = new Map<number, { exchange: Exchange; events: ReturnType<typeof eventClass>[] }>();
-function contracts(types: number): { exchange: Exchange; events: ReturnType<typeof eventClass>[] } {
+const declared = new Map<number, Contracts>();
+function contracts(types: number): Contracts {
   let set = declared.get(types);
   if (!set) {
     const exchange = new Exchange(`${RUN}-t${types}`);
-    set = { exchange, events: Array.from({ length: types }, (_, i) => eventClass(exchange, `scale.v1.kind${i}`)) };
+    set = { exchange, events: Array.from({ length: types }, (_, i) => eventClass(exchange, `scale.v1.kind${i}`)), codec: new CompiledCodec() };
     declared.set(types, set);
   }
   return set;
 }
 
+/** Tidings: `types` event types on one queue (or one type to `queues` queues), `MESSAGES` publishes. */
+
 async function tidingsRow(types: number, queues: number, noteBytes: number, messages = MESSAGES): Promise<Measured> {
-  const { exchange, events } = contracts(types);
-  const producer = newBus('producer');
-  const consumer = newBus('consumer');
+  const { exchange, events, codec } = contracts(types);
+  const producer = newBus('producer', codec);
+  const consumer = newBus('consumer', codec);
   const names = Array.from({ length: queues }, (_, q) => `${exchange.name}-q${++seq}-${q}`);
   const expected = messages * queues;
   let handled = 0;
