@@ -40,7 +40,7 @@ export function unlessInvalid<R>(
 /** Throws what unlessInvalid throws when `found` holds an issue; returns when it is empty. */
 export function assertValid(event: EventType<object>, direction: 'publish' | 'consume', found: readonly ValidationIssue[]): void {
   if (found.length === 0) return;
-  const invalid = new EventValidationError(event.name, [...found], direction);
+  const invalid = new EventValidationError(event.name, found, direction);
   if (direction === 'publish') throw invalid;
   throw new DecodeError('validation-failed', invalid.message, { cause: invalid });
 }
