@@ -1,5 +1,6 @@
 import type { ConfirmChannel, Message, Options } from 'amqplib';
 import { PublishError, TopologyError, UnroutableError, type Logger } from '@tidings/core';
+import { directSend, type Send } from './direct-send';
 
 export interface PublishRequest {
   readonly exchange: string;
@@ -42,6 +43,8 @@ class Pending {
  */
 export class Publisher {
   private channel: ConfirmChannel | undefined;
+  /** How a message is written on `channel`. */
+  private send: Send | undefined;
   private writable = false;
   /** Written on a channel that closed before confirming: first in line for the next one. */
   private readonly resend: Pending[] = [];
@@ -80,6 +83,7 @@ export class Publisher {
 
   attach(channel: ConfirmChannel): void {
     this.channel = channel;
+    this.send = directSend(channel);
     this.writable = true;
     channel.on('return', (msg: Message) => this.onReturn(msg));
     channel.on('drain', () => {
@@ -94,6 +98,7 @@ export class Publisher {
   detach(channel: ConfirmChannel): void {
     if (this.channel !== channel) return;
     this.channel = undefined;
+    this.send = undefined;
     this.writable = false;
   }
 
@@ -147,13 +152,14 @@ export class Publisher {
 
   private flush(): void {
     const ch = this.channel;
-    while (ch && this.writable && this.channel === ch) {
+    const send = this.send;
+    while (ch && send && this.writable && this.channel === ch) {
       const p = this.resend.shift() ?? this.waiting.shift();
       if (!p) break;
       if (p.done) continue;
       let ok: boolean;
       try {
-        ok = ch.publish(p.exchange, p.routingKey, p.content, p.options, (err: unknown) => this.onConfirm(ch, p, err));
+        ok = send(p.exchange, p.routingKey, p.content, p.options, (err: unknown) => this.onConfirm(ch, p, err));
       } catch (error) {
         if ((error as Error)?.name === 'IllegalOperationError') {
           // The channel is closing; its 'close' will detach it and the next one takes over.
