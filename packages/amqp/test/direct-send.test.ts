@@ -93,6 +93,27 @@ describe('directSend (frames Tidings encodes, written where amqplib writes its o
     expect(() => send('', 'anywhere', Buffer.from('{}'), { messageId: 'late' }, () => undefined)).to.throw(/Channel closed/);
   });
 
+  it('throws amqplib\'s IllegalOperationError once the connection is closing, writing nothing', async () => {
+    const ch = await model.createConfirmChannel();
+    const send = directSend(ch);
+    const closing = model.close();
+    expect(() => send('', 'anywhere', Buffer.from('{}'), { messageId: 'late' }, () => undefined)).to.throw(/Connection closing/);
+    await closing;
+  });
+
+  it('does not write on the channel that took a closed channel\'s number', async () => {
+    const queue = uniquePrefix('direct-send-reused');
+    const first = await model.createConfirmChannel();
+    await first.close();
+    const next = await model.createConfirmChannel();
+    await next.assertQueue(queue, { exclusive: true });
+    expect((next as unknown as { ch: number }).ch, 'the number was reused').to.equal((first as unknown as { ch: number }).ch);
+    const stale = directSend(first);
+    expect(() => stale('', queue, Buffer.from('{}'), { messageId: 'stale' }, () => undefined)).to.throw(/Channel closed/);
+    await next.waitForConfirms();
+    expect((await next.checkQueue(queue)).messageCount, 'nothing reached the queue through the new channel').to.equal(0);
+  });
+
   it('uses amqplib\'s publish for a channel whose internals it does not recognise', () => {
     const calls: unknown[][] = [];
     const stranger = { publish: (...args: unknown[]) => (calls.push(args), true) } as unknown as amqp.ConfirmChannel;

@@ -1,8 +1,12 @@
 import type { ConfirmChannel, Options } from 'amqplib';
-import { encodePublish } from './publish-frames';
+import { encodePublish, SINGLE_CHUNK_THRESHOLD } from './publish-frames';
 
 /** Publishes one message on a confirm channel, as `ConfirmChannel.publish` does. */
 export type Send = (exchange: string, routingKey: string, content: Buffer, options: Options.Publish, confirmed: (err: unknown) => void) => boolean;
+
+interface FrameStream {
+  write(chunk: Buffer): boolean;
+}
 
 /** The amqplib internals this reaches: the channel's number, its connection's frame stream for it, its confirm queue. */
 interface Internals {
@@ -11,18 +15,27 @@ interface Internals {
   readonly pushConfirmCallback?: (cb: (err: unknown) => void) => void;
   readonly connection?: {
     readonly frameMax?: unknown;
-    readonly channels?: readonly ({ readonly buffer?: { write?: (chunk: Buffer) => boolean } } | undefined)[];
+    readonly sendMessage?: unknown;
+    readonly channels?: readonly ({ readonly channel?: unknown; readonly buffer?: FrameStream } | undefined)[];
     sentSinceLastCheck?: boolean;
   };
 }
 
+/** The method an object has from its class: what amqplib replaces with a throwing stand-in when it stops sending. */
+const classMethod = (target: object, name: string): unknown => (Object.getPrototypeOf(target) as Record<string, unknown> | null)?.[name];
+
 /**
  * A `Send` for the channel that writes the frames `encodePublish` built straight into the
- * channel's outgoing stream, where amqplib's own `publish` writes the frames it encodes, and
- * queues the confirm callback as amqplib does: the same bytes, in the same order, matched to the
- * same broker acks. What `encodePublish` does not take (headers, other properties, a body of
- * several frames), and every publish once amqplib has closed the channel (it then throws its
- * IllegalOperationError), goes through `channel.publish`.
+ * channel's outgoing stream, where amqplib's own `publish` writes the frames it encodes, in the
+ * chunks amqplib writes, and queues the confirm callback as amqplib does: the same bytes, in the
+ * same order, matched to the same broker acks.
+ *
+ * amqplib stops a channel or connection that is closing by replacing its `sendMessage` with a
+ * function that throws; each publish checks that neither was replaced and that the channel
+ * still holds its number (a closed channel's number goes to the next one opened). When one of
+ * those fails, and for what `encodePublish` does not take (headers, other properties, a body of
+ * several frames), the publish goes through `channel.publish`, which throws amqplib's
+ * IllegalOperationError on a closed channel as it always did.
  * An amqplib whose internals differ gets `channel.publish` for everything.
  */
 export function directSend(channel: ConfirmChannel): Send {
@@ -30,17 +43,37 @@ export function directSend(channel: ConfirmChannel): Send {
   const internals = channel as unknown as Internals;
   const number = internals.ch;
   const connection = internals.connection;
-  const open = internals.sendMessage;
-  const stream = typeof number === 'number' ? connection?.channels?.[number]?.buffer : undefined;
-  if (typeof number !== 'number' || typeof open !== 'function' || typeof internals.pushConfirmCallback !== 'function' || !connection || typeof stream?.write !== 'function') {
+  const channelSend = classMethod(channel, 'sendMessage');
+  const connectionSend = connection ? classMethod(connection, 'sendMessage') : undefined;
+  if (
+    typeof number !== 'number' ||
+    typeof channelSend !== 'function' ||
+    typeof connectionSend !== 'function' ||
+    typeof internals.pushConfirmCallback !== 'function' ||
+    !connection ||
+    !Array.isArray(connection.channels)
+  ) {
     return viaAmqplib;
   }
   return (exchange, routingKey, content, options, confirmed) => {
-    // amqplib replaces sendMessage on a channel it closes; its publish then throws as it should
+    const entry = connection.channels![number];
     const frameMax = connection.frameMax;
-    const frames = internals.sendMessage === open && typeof frameMax === 'number' ? encodePublish(number, exchange, routingKey, content, options, frameMax) : undefined;
+    const frames =
+      internals.sendMessage === channelSend && connection.sendMessage === connectionSend && entry?.channel === channel && typeof frameMax === 'number'
+        ? encodePublish(number, exchange, routingKey, content, options, frameMax)
+        : undefined;
     if (frames === undefined) return viaAmqplib(exchange, routingKey, content, options, confirmed);
-    const ok = stream.write!(frames);
+    const stream = entry!.buffer!;
+    let ok: boolean;
+    if (frames.length < SINGLE_CHUNK_THRESHOLD) {
+      ok = stream.write(frames);
+    } else {
+      // as amqplib writes it: the method and header (under 2048 bytes: encodePublish saw to
+      // it), then the body frame; the stream's back-pressure counts chunks, so the count matters
+      const body = frames.length - (content.length + 8);
+      stream.write(frames.subarray(0, body));
+      ok = stream.write(frames.subarray(body));
+    }
     connection.sentSinceLastCheck = true;
     internals.pushConfirmCallback!(confirmed);
     return ok;

@@ -7,6 +7,8 @@ const FRAME_BODY = 3;
 const FRAME_END = 0xce;
 /** type (1) + channel (2) + size (4) before a payload, and the end octet after it. */
 const FRAME_OVERHEAD = 8;
+/** amqplib writes a publish of fewer bytes than this as one chunk; a larger one as its method and header, then its body frames. */
+export const SINGLE_CHUNK_THRESHOLD = 2048;
 /** basic (class 60), publish (method 40). */
 const BASIC_PUBLISH = (60 << 16) | 40;
 /** basic (class 60), weight 0: the first four bytes of a content header's payload. */
@@ -48,8 +50,9 @@ const stringOrAbsent = (value: unknown): boolean => value === undefined || typeo
  * frame, BigInt timestamp and headers table walked through a prototype.
  *
  * Returns undefined for anything else (headers, another property, a string too long for a short
- * string, a body larger than one frame): the caller lets amqplib encode it, and amqplib's error
- * for what it cannot encode stays the error the caller sees.
+ * string, content that is not a Buffer, a body larger than one frame, a method and header of
+ * 2048 bytes or more): the caller lets amqplib encode it, and amqplib's error for what it cannot
+ * encode stays the error the caller sees.
  */
 export function encodePublish(channel: number, exchange: string, routingKey: string, content: Buffer, options: Options.Publish, frameMax: number): Buffer | undefined {
   if (
@@ -65,7 +68,7 @@ export function encodePublish(channel: number, exchange: string, routingKey: str
   ) {
     return undefined;
   }
-  if (content.length > frameMax - FRAME_OVERHEAD) return undefined;
+  if (!Buffer.isBuffer(content) || content.length > frameMax - FRAME_OVERHEAD) return undefined;
   const timestamp = options.timestamp;
   if (timestamp !== undefined && !(typeof timestamp === 'number' && Number.isSafeInteger(timestamp) && timestamp >= 0)) return undefined;
   const { contentType, contentEncoding, correlationId, messageId, type, appId } = options;
@@ -152,6 +155,8 @@ export function encodePublish(channel: number, exchange: string, routingKey: str
   out.writeUInt16BE(flags, header + 19);
   out.writeUInt32BE(o - header - 7, header + 3);
   out[o++] = FRAME_END;
+  // amqplib would write a method and header this long as two chunks; leave it to amqplib
+  if (o >= SINGLE_CHUNK_THRESHOLD) return undefined;
 
   if (content.length > 0) {
     out[o] = FRAME_BODY;

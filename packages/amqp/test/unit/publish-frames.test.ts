@@ -1,30 +1,7 @@
 import { expect } from 'chai';
-import { dirname, join } from 'node:path';
 import type { Options } from 'amqplib';
 import { encodePublish } from '../../src/publishing/publish-frames';
-
-/** amqplib's own encoder, reached by file (its package exports only the API). */
-const lib = join(dirname(require.resolve('amqplib')), 'lib');
-/* eslint-disable @typescript-eslint/no-require-imports */
-const defs = require(join(lib, 'defs.js')) as { BasicPublish: number; BasicProperties: number };
-const Args = require(join(lib, 'api_args.js')) as { publish(exchange: string, routingKey: string, options: Options.Publish): object };
-const { Connection } = require(join(lib, 'connection.js')) as { Connection: { prototype: { sendMessage: (...args: unknown[]) => boolean } } };
-/* eslint-enable @typescript-eslint/no-require-imports */
-
-const FRAME_MAX = 131_072;
-
-/** The bytes amqplib's `ConfirmChannel.publish` writes for the same publish, on channel `ch`. */
-function amqplibBytes(ch: number, exchange: string, routingKey: string, content: Buffer, options: Options.Publish): Buffer {
-  const written: Buffer[] = [];
-  const connection = { frameMax: FRAME_MAX, channels: [] as unknown[], sendContent: undefined as unknown };
-  connection.channels[ch] = { buffer: { write: (b: Buffer) => (written.push(Buffer.from(b)), true) } };
-  // amqplib's sendContent, for bodies over its single-write threshold
-  const { sendContent } = Connection.prototype as unknown as { sendContent: unknown };
-  connection.sendContent = sendContent;
-  const fields = Args.publish(exchange, routingKey, options);
-  Connection.prototype.sendMessage.call(connection, ch, defs.BasicPublish, fields, defs.BasicProperties, fields, content);
-  return Buffer.concat(written);
-}
+import { amqplibBytes, FRAME_MAX } from './amqplib-encoder';
 
 const ID = '0b6f6a43-58a4-4bd4-9d0c-2f0c8c1a1a01';
 const BODY = Buffer.from(JSON.stringify({ id: 1, customer: 'ada', lines: [{ sku: 'A-1', qty: 2 }] }));
@@ -77,6 +54,14 @@ describe('encodePublish (the frames of one basic.publish, against amqplib encodi
     ['a fractional timestamp', 'shop', 'k', BODY, { timestamp: 1.5 }],
     ['a negative timestamp', 'shop', 'k', BODY, { timestamp: -1 }],
     ['a body larger than one frame', 'shop', 'k', Buffer.alloc(FRAME_MAX - 7), TIDINGS],
+    ['content that is not a Buffer', 'shop', 'k', new Uint8Array(4) as Buffer, TIDINGS],
+    [
+      'a method and header of 2048 bytes or more (amqplib writes them as two chunks)',
+      'e'.repeat(255),
+      'r'.repeat(255),
+      BODY,
+      { ...TIDINGS, contentType: 'c'.repeat(255), contentEncoding: 'e'.repeat(255), correlationId: 'i'.repeat(255), messageId: 'm'.repeat(255), type: 't'.repeat(255), appId: 'a'.repeat(255) },
+    ],
   ];
   for (const [what, exchange, routingKey, content, options] of declined) {
     it(`leaves to amqplib a publish with ${what}`, () => {
