@@ -366,8 +366,9 @@ async function main(): Promise<void> {
   console.log(`median throughput: raw ${result.raw_eps} ev/s, raw with Tidings' wire format ${result.raw_wire_eps} ev/s (tidings ×${round2(result.wire_ratio)} of it), AmqpTransport alone ${result.transport_eps} ev/s, tidings ${result.tidings_eps} ev/s (×${round2(result.ratio)}), tidings without validation ${result.tidings_novalidate_eps} ev/s (×${round2(result.novalidate_ratio)}), tidings with ClassCodec ${result.tidings_classcodec_eps} ev/s (×${round2(result.classcodec_ratio)}), tidings traced with OpenTelemetry ${result.tidings_otel_eps} ev/s (×${round2(result.otel_ratio)})`);
   console.log(`latency p50/p99: raw ${result.raw_p50_ms}/${result.raw_p99_ms} ms, tidings ${result.tidings_p50_ms}/${result.tidings_p99_ms} ms, tidings without validation ${result.tidings_novalidate_p50_ms}/${result.tidings_novalidate_p99_ms} ms, tidings with ClassCodec ${result.tidings_classcodec_p50_ms}/${result.tidings_classcodec_p99_ms} ms, tidings traced ${result.tidings_otel_p50_ms}/${result.tidings_otel_p99_ms} ms`);
   console.log(`node CPU per event (publisher and consumer in this process): raw ${result.raw_cpu_us_per_event} µs, raw with Tidings' wire format ${result.raw_wire_cpu_us_per_event} µs, AmqpTransport alone ${result.transport_cpu_us_per_event} µs, tidings ${result.tidings_cpu_us_per_event} µs, tidings without validation ${result.tidings_novalidate_cpu_us_per_event} µs, tidings with ClassCodec ${result.tidings_classcodec_cpu_us_per_event} µs, tidings traced with OpenTelemetry ${result.tidings_otel_cpu_us_per_event} µs (+${round2(result.tidings_otel_cpu_us_per_event - result.tidings_cpu_us_per_event)} µs over untraced)`);
-  console.log(JSON.stringify(result));
   console.log(formatSecurity(measureSecurity(), result.raw_cpu_us_per_event));
+  // the last line: one JSON object with every figure, for scripts
+  console.log(JSON.stringify(result));
 }
 
 main().then(
