@@ -33,8 +33,8 @@ describe('directSend (frames Tidings encodes, written where amqplib writes its o
     const queue = uniquePrefix('direct-send');
     const ch = await model.createConfirmChannel();
     await ch.assertQueue(queue, { exclusive: true });
-    const viaAmqplib = countAmqplibPublishes(ch);
     const send = directSend(ch);
+    const viaAmqplib = countAmqplibPublishes(ch); // after directSend: it leaves a channel with a wrapped publish to amqplib
     const n = 300;
     const confirmed: number[] = [];
     const errors: unknown[] = [];

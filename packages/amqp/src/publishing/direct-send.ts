@@ -25,6 +25,20 @@ interface Internals {
 const classMethod = (target: object, name: string): unknown => (Object.getPrototypeOf(target) as Record<string, unknown> | null)?.[name];
 
 /**
+ * Whether something wraps amqplib's `publish` on this channel: set on the channel itself, or a
+ * wrapper on its class marked the way shimmer marks one (`__wrapped`, `__original`), as
+ * OpenTelemetry's amqplib instrumentation does to add its span and trace headers.
+ */
+function publishWrapped(channel: object): boolean {
+  if (Object.prototype.hasOwnProperty.call(channel, 'publish')) return true;
+  for (let o = Object.getPrototypeOf(channel) as object | null; o !== null && o !== Object.prototype; o = Object.getPrototypeOf(o) as object | null) {
+    const fn = Object.getOwnPropertyDescriptor(o, 'publish')?.value as { __wrapped?: unknown; __original?: unknown } | undefined;
+    if (fn !== undefined && (fn.__wrapped !== undefined || fn.__original !== undefined)) return true;
+  }
+  return false;
+}
+
+/**
  * A `Send` for the channel that writes the frames `encodePublish` built straight into the
  * channel's outgoing stream, where amqplib's own `publish` writes the frames it encodes, in the
  * chunks amqplib writes, and queues the confirm callback as amqplib does: the same bytes, in the
@@ -36,7 +50,8 @@ const classMethod = (target: object, name: string): unknown => (Object.getProtot
  * those fails, and for what `encodePublish` does not take (headers, other properties, a body of
  * several frames), the publish goes through `channel.publish`, which throws amqplib's
  * IllegalOperationError on a closed channel as it always did.
- * An amqplib whose internals differ gets `channel.publish` for everything.
+ * An amqplib whose internals differ, and a channel whose `publish` something wraps (an
+ * instrumentation adding its own headers), get `channel.publish` for everything.
  */
 export function directSend(channel: ConfirmChannel): Send {
   const viaAmqplib: Send = (exchange, routingKey, content, options, confirmed) => channel.publish(exchange, routingKey, content, options, confirmed);
@@ -51,7 +66,8 @@ export function directSend(channel: ConfirmChannel): Send {
     typeof connectionSend !== 'function' ||
     typeof internals.pushConfirmCallback !== 'function' ||
     !connection ||
-    !Array.isArray(connection.channels)
+    !Array.isArray(connection.channels) ||
+    publishWrapped(channel)
   ) {
     return viaAmqplib;
   }

@@ -83,6 +83,25 @@ describe('directSend (against amqplib-shaped fakes)', () => {
     expect(channel.chunks).to.deep.equal([]);
   });
 
+  it('leaves every publish to amqplib when something wraps the channel\'s publish (an instrumentation adding its headers)', () => {
+    class Instrumented extends FakeChannel {}
+    const original = FakeChannel.prototype.publish;
+    const wrapper = Object.assign(function (this: FakeChannel) {
+      return original.call(this);
+    }, { __wrapped: true, __original: original });
+    Object.defineProperty(Instrumented.prototype, 'publish', { value: wrapper, writable: true, configurable: true });
+    const instrumented = new Instrumented(5, connection);
+    directSend(instrumented as unknown as ConfirmChannel)('shop', 'order.v1.submit', Buffer.from('{}'), OPTIONS, () => undefined);
+    expect(instrumented.viaAmqplib).to.equal(1);
+    expect(instrumented.chunks).to.deep.equal([]);
+
+    const patched = new FakeChannel(6, connection);
+    patched.publish = () => (patched.viaAmqplib += 10, true);
+    directSend(patched as unknown as ConfirmChannel)('shop', 'order.v1.submit', Buffer.from('{}'), OPTIONS, () => undefined);
+    expect(patched.viaAmqplib, 'a publish set on the channel itself').to.equal(10);
+    expect(patched.chunks).to.deep.equal([]);
+  });
+
   it('never writes into the stream of another channel that took its number', () => {
     channel.sendMessage = stopped;
     const stale = directSend(channel as unknown as ConfirmChannel); // made after the channel closed
