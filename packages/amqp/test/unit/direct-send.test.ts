@@ -102,6 +102,14 @@ describe('directSend (against amqplib-shaped fakes)', () => {
     expect(patched.chunks).to.deep.equal([]);
   });
 
+  it('leaves the publish to amqplib when its number belongs to another channel in the connection\'s table', () => {
+    const other = new FakeChannel(3, connection); // takes number 3 in the table; the first channel still looks open
+    send('shop', 'order.v1.submit', Buffer.from('{}'), OPTIONS, () => undefined);
+    expect(channel.viaAmqplib).to.equal(1);
+    expect(other.chunks).to.deep.equal([]);
+    expect(channel.chunks).to.deep.equal([]);
+  });
+
   it('never writes into the stream of another channel that took its number', () => {
     channel.sendMessage = stopped;
     const stale = directSend(channel as unknown as ConfirmChannel); // made after the channel closed
