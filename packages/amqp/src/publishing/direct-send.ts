@@ -1,5 +1,5 @@
 import type { ConfirmChannel, Options } from 'amqplib';
-import { encodePublish, SINGLE_CHUNK_THRESHOLD } from './publish-frames';
+import { encodePublish, FRAME_OVERHEAD, SINGLE_CHUNK_THRESHOLD } from './publish-frames';
 
 /** Publishes one message on a confirm channel, as `ConfirmChannel.publish` does. */
 export type Send = (exchange: string, routingKey: string, content: Buffer, options: Options.Publish, confirmed: (err: unknown) => void) => boolean;
@@ -60,6 +60,8 @@ export function directSend(channel: ConfirmChannel): Send {
   const connection = internals.connection;
   const channelSend = classMethod(channel, 'sendMessage');
   const connectionSend = connection ? classMethod(connection, 'sendMessage') : undefined;
+  // negotiated when the connection opened, before any channel: fixed for the channel's life
+  const frameMax = connection?.frameMax;
   if (
     typeof number !== 'number' ||
     typeof channelSend !== 'function' ||
@@ -67,15 +69,15 @@ export function directSend(channel: ConfirmChannel): Send {
     typeof internals.pushConfirmCallback !== 'function' ||
     !connection ||
     !Array.isArray(connection.channels) ||
+    typeof frameMax !== 'number' ||
     publishWrapped(channel)
   ) {
     return viaAmqplib;
   }
   return (exchange, routingKey, content, options, confirmed) => {
     const entry = connection.channels![number];
-    const frameMax = connection.frameMax;
     const frames =
-      internals.sendMessage === channelSend && connection.sendMessage === connectionSend && entry?.channel === channel && typeof frameMax === 'number'
+      internals.sendMessage === channelSend && connection.sendMessage === connectionSend && entry?.channel === channel
         ? encodePublish(number, exchange, routingKey, content, options, frameMax)
         : undefined;
     if (frames === undefined) return viaAmqplib(exchange, routingKey, content, options, confirmed);
@@ -86,7 +88,7 @@ export function directSend(channel: ConfirmChannel): Send {
     } else {
       // as amqplib writes it: the method and header (under 2048 bytes: encodePublish saw to
       // it), then the body frame; the stream's back-pressure counts chunks, so the count matters
-      const body = frames.length - (content.length + 8);
+      const body = frames.length - (content.length + FRAME_OVERHEAD);
       stream.write(frames.subarray(0, body));
       ok = stream.write(frames.subarray(body));
     }

@@ -6,7 +6,7 @@ const FRAME_HEADER = 2;
 const FRAME_BODY = 3;
 const FRAME_END = 0xce;
 /** type (1) + channel (2) + size (4) before a payload, and the end octet after it. */
-const FRAME_OVERHEAD = 8;
+export const FRAME_OVERHEAD = 8;
 /** amqplib writes a publish of fewer bytes than this as one chunk; a larger one as its method and header, then its body frames. */
 export const SINGLE_CHUNK_THRESHOLD = 2048;
 /** basic (class 60), publish (method 40). */
