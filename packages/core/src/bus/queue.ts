@@ -64,9 +64,13 @@ interface Plan {
     readonly handlers: readonly Registration[];
   }[];
   readonly error?: { readonly reason: DeadLetterReason; readonly message: string };
+  /** The one handler, when there is one and it takes the wire version as it is: the common case, run without the general bookkeeping. */
+  readonly single?: Handler<object>;
 }
 
 const ACK: Disposition = Object.freeze({ action: 'ack' });
+/** Made once: what a delivery whose handlers all returned synchronously resolves to. */
+const ACKED: Promise<Disposition> = Promise.resolve(ACK);
 
 /**
  * The delivery as its handlers see it when it came from Celery: the task id is the message id,
@@ -302,7 +306,9 @@ export class EventQueue {
     }
     const maxBodyBytes = wire.maxBodyBytes ?? this.host.maxBodyBytes;
     // all or none: a delivery that one of its handlers cannot take is dead-lettered, not half-handled
-    return error ? { maxBodyBytes, groups: [], error } : { maxBodyBytes, groups };
+    if (error) return { maxBodyBytes, groups: [], error };
+    const only = groups.length === 1 && groups[0]!.handlers.length === 1 ? groups[0]! : undefined;
+    return { maxBodyBytes, groups, single: only && (only.target === undefined || only.target === wire) ? only.handlers[0]!.handler : undefined };
   }
 
   /** @internal handles one delivery and says what to do with it. Never throws. */
@@ -337,28 +343,17 @@ export class EventQueue {
     }
   }
 
-  /** Decodes and runs the handlers; `releases`: gives the slot back when done. */
-  private async dispatch(received: Delivery, op: ProcessOperation | undefined, releases: boolean): Promise<Disposition> {
-    const { registry, codec, security } = this.host;
+  /**
+   * Decodes and runs the handlers; `releases`: gives the slot back when done. Not an async
+   * function: a delivery with one handler and a synchronous codec (the common case) takes no
+   * async frame, and one whose handler is synchronous resolves to a promise made once.
+   */
+  private dispatch(received: Delivery, op: ProcessOperation | undefined, releases: boolean): Promise<Disposition> {
     let wire: EventType<object> | undefined;
-    // dead letters and retries copy what was received: signed, and encrypted if it was
-    let delivery = received;
     try {
-      if (security !== undefined) delivery = security.open(received);
-      const { contentType, contentEncoding } = delivery.properties;
-      if (!isJsonContentType(contentType)) {
-        throw new DecodeError('content-type', `Content type '${contentType}' is not ${CONTENT_TYPE_JSON} (optionally with charset=utf-8); Tidings events are UTF-8 JSON.`);
-      }
-      if (!isIdentityEncoding(contentEncoding)) {
-        throw new DecodeError(
-          'content-encoding',
-          contentEncoding === ENCRYPTED_CONTENT_ENCODING
-            ? `The body is encrypted (${contentEncoding}) and this bus has no key for it: give it security.encryption with the publisher's key (docs/security.md).`
-            : `Content encoding '${contentEncoding}' is not one Tidings reads (none, utf-8 or identity): the body would not be JSON. Publish it uncompressed.`,
-        );
-      }
-      wire = registry.eventFor(delivery.exchange, delivery.routingKey);
-      if (!wire) throw new DecodeError('unknown-event', this.unknownEventMessage(delivery));
+      // dead letters and retries copy what was received: signed, and encrypted if it was
+      const delivery = this.host.security === undefined ? received : this.host.security.open(received);
+      wire = this.eventOf(delivery);
       const plan = this.planFor(wire);
       // before parsing: a length comparison is all an oversized body costs
       if (delivery.body.length > plan.maxBodyBytes) {
@@ -370,19 +365,74 @@ export class EventQueue {
       if (isCeleryDelivery(wire, delivery.properties.headers)) {
         const task = readCeleryMessage(delivery, wire);
         const early = this.celeryDisposition(delivery, task);
-        if (early) return early;
-        decoded = codec.fromPlain(wire, task.plain);
+        if (early) {
+          if (releases) this.release();
+          return Promise.resolve(early);
+        }
+        decoded = this.host.codec.fromPlain(wire, task.plain);
         context = this.contextFor(celeryView(delivery, task), wire);
       } else {
-        decoded = codec.decode(wire, delivery.body);
+        decoded = this.host.codec.decode(wire, delivery.body);
         context = this.contextFor(delivery, wire);
       }
-      if (isThenable(decoded)) decoded = await decoded;
+      if (plan.single === undefined || isThenable(decoded) || op?.context !== undefined) {
+        return this.settle(this.runGroups(received, wire, plan, decoded, context, op), releases);
+      }
+      const result = plan.single(decoded, context);
+      if (!isThenable(result)) {
+        if (releases) this.release();
+        return ACKED;
+      }
+      const done = wire;
+      return Promise.resolve(result).then(
+        () => {
+          if (releases) this.release();
+          return ACK;
+        },
+        (error: unknown) => {
+          if (releases) this.release();
+          return this.failed(received, done, error, op);
+        },
+      );
+    } catch (error) {
+      if (releases) this.release();
+      return Promise.resolve(this.failed(received, wire, error, op));
+    }
+  }
+
+  /** The event a delivery carries, once its content type and encoding say it is Tidings' JSON. */
+  private eventOf(delivery: Delivery): EventType<object> {
+    const { contentType, contentEncoding } = delivery.properties;
+    if (!isJsonContentType(contentType)) {
+      throw new DecodeError('content-type', `Content type '${contentType}' is not ${CONTENT_TYPE_JSON} (optionally with charset=utf-8); Tidings events are UTF-8 JSON.`);
+    }
+    if (!isIdentityEncoding(contentEncoding)) {
+      throw new DecodeError(
+        'content-encoding',
+        contentEncoding === ENCRYPTED_CONTENT_ENCODING
+          ? `The body is encrypted (${contentEncoding}) and this bus has no key for it: give it security.encryption with the publisher's key (docs/security.md).`
+          : `Content encoding '${contentEncoding}' is not one Tidings reads (none, utf-8 or identity): the body would not be JSON. Publish it uncompressed.`,
+      );
+    }
+    const wire = this.host.registry.eventFor(delivery.exchange, delivery.routingKey);
+    if (!wire) throw new DecodeError('unknown-event', this.unknownEventMessage(delivery));
+    return wire;
+  }
+
+  /** The general case: an asynchronous codec, a traced delivery, upcasts or several handlers, all run before the disposition. */
+  private async runGroups(
+    received: Delivery,
+    wire: EventType<object>,
+    plan: Plan,
+    pending: object | Promise<object>,
+    context: HandlerContext,
+    op: ProcessOperation | undefined,
+  ): Promise<Disposition> {
+    try {
+      const decoded = isThenable(pending) ? await pending : pending;
       if (op?.context !== undefined) this.host.telemetry.bindHandlerContext(context, op.context);
-      const only = plan.groups.length === 1 && plan.groups[0]!.handlers.length === 1 ? plan.groups[0]! : undefined;
-      if (only && (only.target === undefined || only.target === wire)) {
-        // one handler, no upcast: the common case, without the bookkeeping of the general one
-        const result = only.handlers[0]!.handler(decoded, context);
+      if (plan.single !== undefined) {
+        const result = plan.single(decoded, context);
         if (isThenable(result)) await result;
         return ACK;
       }
@@ -393,18 +443,25 @@ export class EventQueue {
       }
       const results = await Promise.allSettled(runs);
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-      if (failed) {
-        op?.fail(deliveryErrorType(failed.reason));
-        return this.onHandlerError(delivery, wire, failed.reason);
-      }
-      return ACK;
+      if (!failed) return ACK;
+      op?.fail(deliveryErrorType(failed.reason));
+      return this.onHandlerError(received, wire, failed.reason);
     } catch (error) {
-      op?.fail(deliveryErrorType(error));
-      if (error instanceof DecodeError) return this.deadLetter(received, error.reason, error.message);
-      return this.onHandlerError(received, wire, error);
-    } finally {
-      if (releases) this.release();
+      return this.failed(received, wire, error, op);
     }
+  }
+
+  /** What becomes of a delivery whose decoding or handler failed: a dead letter for what cannot be read, else the retry policy's answer. */
+  private failed(received: Delivery, wire: EventType<object> | undefined, error: unknown, op: ProcessOperation | undefined): Disposition {
+    op?.fail(deliveryErrorType(error));
+    if (error instanceof DecodeError) return this.deadLetter(received, error.reason, error.message);
+    return this.onHandlerError(received, wire, error);
+  }
+
+  /** `disposition`, with the slot given back once it is settled when `releases`. */
+  private settle(disposition: Promise<Disposition>, releases: boolean): Promise<Disposition> {
+    if (!releases) return disposition;
+    return disposition.finally(() => this.release());
   }
 
   /**
