@@ -273,29 +273,54 @@ export class EventBus {
     return this.doPublish(event, instance, options, undefined);
   }
 
-  /** `parent`: the OpenTelemetry context of the handler a follow-up is published from. */
-  private async doPublish<T extends object>(event: EventType<T>, instance: T, options: PublishOptions, parent: unknown): Promise<void> {
-    if (!this.acceptingPublishes) throw new TransportClosedError(`publish ${event?.routingKey}`);
-    assertDescriptor(event, 'publish');
-    if (instance === null || typeof instance !== 'object') {
-      throw new ConfigurationError(`publish(${event.name}, ...) needs an instance of ${event.target.name}; got ${instance === null ? 'null' : typeof instance}.`);
-    }
-    if (!options.alsoAs || options.alsoAs.length === 0) {
-      // the common case, kept free of needless awaits: one version, usually a synchronous codec
-      let body = this.codec.encode(event, instance);
-      if (!Buffer.isBuffer(body)) body = await body;
-      if (event.celery) body = celeryEncoderFor(event as EventType<object>)!.body(body, this.codecWritesObjects);
-      this.assertSize(event as EventType<object>, body);
-      if (!this.declaredExchanges.has(event.exchange.name)) await this.declareExchange(event.exchange);
-      const messageId = options.messageId ?? randomUUID();
-      try {
-        return await this.send(event as EventType<object>, body, options, messageId, parent);
-      } catch (error) {
-        throw this.recordAttempt(error, event as EventType<object>, instance, options, messageId);
+  /**
+   * `parent`: the OpenTelemetry context of the handler a follow-up is published from. Not an
+   * async function: the common case (one version, a synchronous codec, a declared exchange)
+   * goes from the codec to the transport without an async frame of its own.
+   */
+  private doPublish<T extends object>(event: EventType<T>, instance: T, options: PublishOptions, parent: unknown): Promise<void> {
+    try {
+      if (!this.acceptingPublishes) throw new TransportClosedError(`publish ${event?.routingKey}`);
+      assertDescriptor(event, 'publish');
+      if (instance === null || typeof instance !== 'object') {
+        throw new ConfigurationError(`publish(${event.name}, ...) needs an instance of ${event.target.name}; got ${instance === null ? 'null' : typeof instance}.`);
       }
+      if (options.alsoAs !== undefined && options.alsoAs.length > 0) return this.publishVersions(event as EventType<object>, instance, options, parent);
+      const encoded = this.codec.encode(event, instance);
+      if (!Buffer.isBuffer(encoded) || !this.declaredExchanges.has(event.exchange.name)) {
+        return this.publishLater(event as EventType<object>, instance, encoded, options, parent);
+      }
+      return this.sendBody(event as EventType<object>, instance, this.wireBody(event as EventType<object>, encoded), options, parent);
+    } catch (error) {
+      return Promise.reject(error);
     }
-    // Every version is checked and encoded before any is sent: a migration publishes all or none.
-    const versions = this.versions(event as EventType<object>, instance, options.alsoAs);
+  }
+
+  /** doPublish once its codec has answered and its exchange is declared. */
+  private async publishLater(event: EventType<object>, instance: object, encoded: Buffer | Promise<Buffer>, options: PublishOptions, parent: unknown): Promise<void> {
+    const body = this.wireBody(event, await encoded);
+    await this.declareExchange(event.exchange);
+    return this.sendBody(event, instance, body, options, parent);
+  }
+
+  /** The codec's body as it goes on the wire (in a Celery envelope on the celery wire), refused when over its size limit. */
+  private wireBody(event: EventType<object>, encoded: Buffer): Buffer {
+    const body = event.celery ? celeryEncoderFor(event)!.body(encoded, this.codecWritesObjects) : encoded;
+    this.assertSize(event, body);
+    return body;
+  }
+
+  /** Sends one version; a broker's refusal keeps on the error what `error.retry()` publishes again. */
+  private sendBody(event: EventType<object>, instance: object, body: Buffer, options: PublishOptions, parent: unknown): Promise<void> {
+    const messageId = options.messageId ?? randomUUID();
+    return this.send(event, body, options, messageId, parent).then(undefined, (error: unknown) => {
+      throw this.recordAttempt(error, event, instance, options, messageId);
+    });
+  }
+
+  /** A publish with `alsoAs`: every version is checked and encoded before any is sent, so a migration publishes all or none. */
+  private async publishVersions(event: EventType<object>, instance: object, options: PublishOptions, parent: unknown): Promise<void> {
+    const versions = this.versions(event, instance, options.alsoAs);
     const bodies = await Promise.all(versions.map(([e, value]) => this.encodeBody(e, value)));
     versions.forEach(([e], i) => this.assertSize(e, bodies[i]!));
     await this.declareExchange(event.exchange);
