@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { Context } from '@opentelemetry/api';
 import { ClassCodec, CompiledCodec, type Codec } from '../codec';
 import { bool, finiteNumber, nonEmptyString, objectWith, oneOf, optionsObject, wholeNumber } from '../config';
@@ -16,6 +15,7 @@ import { InMemoryTransport, type ExchangeSpec, type OutgoingMessage, type QueueT
 import type { HandlerContext } from './context';
 import type { PublishOptions } from './publish-options';
 import { childTraceparent, wireHeaders } from './wire-headers';
+import { newMessageId } from './message-id';
 import { EventQueue, QUEUE_TYPES, type QueueHost, type QueueOptions } from './queue';
 import type { RetryOptions } from './retry-policy';
 import { celeryEncoderFor, checkCeleryEvents } from '../wire/celery';
@@ -312,7 +312,7 @@ export class EventBus {
 
   /** Sends one version; a broker's refusal keeps on the error what `error.retry()` publishes again. */
   private sendBody(event: EventType<object>, instance: object, body: Buffer, options: PublishOptions, parent: unknown): Promise<void> {
-    const messageId = options.messageId ?? randomUUID();
+    const messageId = options.messageId ?? newMessageId();
     return this.send(event, body, options, messageId, parent).then(undefined, (error: unknown) => {
       throw this.recordAttempt(error, event, instance, options, messageId);
     });
@@ -324,11 +324,11 @@ export class EventBus {
     const bodies = await Promise.all(versions.map(([e, value]) => this.encodeBody(e, value)));
     versions.forEach(([e], i) => this.assertSize(e, bodies[i]!));
     await this.declareExchange(event.exchange);
-    const messageId = options.messageId ?? randomUUID();
+    const messageId = options.messageId ?? newMessageId();
     const shared = { ...options, correlationId: options.correlationId ?? messageId };
     await Promise.all(
       versions.map(([e, value], i) => {
-        const id = i === 0 ? messageId : randomUUID();
+        const id = i === 0 ? messageId : newMessageId();
         return this.send(e, bodies[i]!, shared, id, parent).catch((error: unknown) => {
           throw this.recordAttempt(error, e, value, { ...shared, alsoAs: undefined }, id);
         });
@@ -352,10 +352,10 @@ export class EventBus {
     const versions = this.versions(event as EventType<object>, instance, options.alsoAs);
     const bodies = await Promise.all(versions.map(([e, value]) => this.encodeBody(e, value)));
     versions.forEach(([e], i) => this.assertSize(e, bodies[i]!));
-    const messageId = options.messageId ?? randomUUID();
+    const messageId = options.messageId ?? newMessageId();
     const traced = creation === undefined ? options : { ...options, ...creation };
     const shared = versions.length > 1 ? { ...traced, correlationId: options.correlationId ?? messageId } : traced;
-    return versions.map(([e], i) => this.message(e, bodies[i]!, shared, i === 0 ? messageId : randomUUID()));
+    return versions.map(([e], i) => this.message(e, bodies[i]!, shared, i === 0 ? messageId : newMessageId()));
   }
 
   /**
