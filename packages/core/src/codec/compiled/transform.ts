@@ -59,9 +59,12 @@ function delegateOut(value: unknown, type: unknown, isMap: boolean): unknown {
 }
 
 function mapArray(value: unknown[], fn: ValueFn): unknown[] {
-  const result: unknown[] = [];
+  // sized once (growing by push allocates room for 17 or more): holes are skipped, so it is cut to what was written
   const n = value.length;
-  for (let i = 0; i < n; i++) if (i in value) result.push(fn(value[i]));
+  const result: unknown[] = new Array(n);
+  let written = 0;
+  for (let i = 0; i < n; i++) if (i in value) result[written++] = fn(value[i]);
+  if (written < n) result.length = written;
   return result;
 }
 
