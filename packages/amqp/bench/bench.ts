@@ -7,7 +7,8 @@
  * OpenTelemetry tracer and meter provider registered while it runs (every span sampled, batched to
  * an exporter that drops them; metrics read every 60 s into one that drops them), so its cost per
  * event sits beside the untraced one. Run: `npm run bench`.
- * Env: AMQP_URL, BENCH_MESSAGES (20000), BENCH_LATENCY (2000), BENCH_ROUNDS (5), BENCH_WINDOW (1000), BENCH_PREFETCH (200).
+ * Env: AMQP_URL, BENCH_MESSAGES (20000), BENCH_LATENCY (2000), BENCH_ROUNDS (5), BENCH_WINDOW (1000), BENCH_PREFETCH (200),
+ * BENCH_ONLY (variants to run, comma-separated, e.g. `raw,transport,tidings`; no summary then).
  */
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
@@ -282,16 +283,17 @@ const round3 = (x: number): number => Math.round(x * 1000) / 1000;
 async function main(): Promise<void> {
   console.log(`Tidings benchmark: ${MESSAGES} messages per throughput phase, ${LATENCY} per latency phase, ${ROUNDS} rounds, window ${WINDOW}, prefetch ${PREFETCH}`);
   console.log(`message: ${Buffer.byteLength(JSON.stringify(sampleOrder(1)))} bytes of JSON (an Order with three lines), persistent, confirmed, manually acked`);
-  // BENCH_ONLY=transport (say) runs one variant, for profiling; the summary then needs all three.
-  const only = process.env.BENCH_ONLY;
+  // BENCH_ONLY=transport (say) runs only the variants it lists (comma-separated), for profiling
+  // or a quicker comparison; the summary needs them all, so it is printed only without it.
+  const only = process.env.BENCH_ONLY?.split(',');
   const variants = [
-    ...(!only || only === 'raw' ? [await rawVariant()] : []),
-    ...(!only || only === 'raw_wire' ? [await rawVariant('raw_wire')] : []),
-    ...(!only || only === 'transport' ? [await transportVariant()] : []),
-    ...(!only || only === 'tidings' ? [await tidingsVariant('tidings')] : []),
-    ...(!only || only === 'tidings_novalidate' ? [await tidingsVariant('tidings_novalidate')] : []),
-    ...(!only || only === 'tidings_classcodec' ? [await tidingsVariant('tidings_classcodec')] : []),
-    ...(!only || only === 'tidings_otel' ? [await tidingsVariant('tidings_otel')] : []),
+    ...(!only || only.includes('raw') ? [await rawVariant()] : []),
+    ...(!only || only.includes('raw_wire') ? [await rawVariant('raw_wire')] : []),
+    ...(!only || only.includes('transport') ? [await transportVariant()] : []),
+    ...(!only || only.includes('tidings') ? [await tidingsVariant('tidings')] : []),
+    ...(!only || only.includes('tidings_novalidate') ? [await tidingsVariant('tidings_novalidate')] : []),
+    ...(!only || only.includes('tidings_classcodec') ? [await tidingsVariant('tidings_classcodec')] : []),
+    ...(!only || only.includes('tidings_otel') ? [await tidingsVariant('tidings_otel')] : []),
   ];
   const eps = new Map<string, number[]>(variants.map((v) => [v.name, []]));
   const cpu = new Map<string, number[]>(variants.map((v) => [v.name, []]));
