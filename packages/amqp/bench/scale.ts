@@ -3,7 +3,8 @@
  * same run (same broker, persistent, confirms, manual acks): event types on one queue, fan-out
  * to several queues, payload size, a backlog waiting before the consumer starts, and a burst of
  * publishes. Run: `npm run bench:scale` (a few minutes; bounded in count and time).
- * Env: AMQP_URL, SCALE_MESSAGES (5000 per row), SCALE_REPEATS (3), SCALE_BACKLOG (100000), SCALE_BURST (100000).
+ * Env: AMQP_URL, SCALE_MESSAGES (5000 per row), SCALE_REPEATS (3), SCALE_BACKLOG (100000), SCALE_BURST (100000),
+ * SCALE_ROWS (the tables to run, comma-separated, of types, fanout, payload, backlog and burst; all by default).
  *
  * The memory rows run in a child process each (`node scale.js --child <row> <variant>`), so one
  * row's heap does not inflate the next one's peak RSS.
@@ -336,6 +337,9 @@ async function pair(raw: () => Promise<Measured>, tidings: () => Promise<Measure
 const f1 = (x: number): string => x.toFixed(1);
 const f2 = (x: number): string => x.toFixed(2);
 
+/** The tables SCALE_ROWS asks for (all of them without it). */
+const ROWS = new Set(process.env.SCALE_ROWS?.split(',') ?? ['types', 'fanout', 'payload', 'backlog', 'burst']);
+
 async function main(): Promise<void> {
   console.log(`Tidings scale benchmark: ${MESSAGES} publishes per row (median of ${REPEATS} runs), prefetch ${PREFETCH}, window ${WINDOW}; backlog ${BACKLOG}, burst ${BURST}`);
   const result: Record<string, number> = {};
@@ -345,55 +349,65 @@ async function main(): Promise<void> {
     await tidingsRow(1, 1, 150);
   }
 
-  console.log('\nevent types on one queue (node CPU per delivery, publisher and consumer in this process)');
-  for (const types of [1, 50, 500]) {
-    const [raw, t] = await pair(() => rawRow(types, 1, 150), () => tidingsRow(types, 1, 150));
-    console.log(`  ${String(types).padStart(4)} types   raw ${f1(raw.cpuUs).padStart(6)} µs   tidings ${f1(t.cpuUs).padStart(6)} µs   ×${f2(t.cpuUs / raw.cpuUs)}`);
-    result[`types_${types}_tidings_cpu_us`] = Number(f1(t.cpuUs));
-    result[`types_${types}_raw_cpu_us`] = Number(f1(raw.cpuUs));
+  if (ROWS.has('types')) {
+    console.log('\nevent types on one queue (node CPU per delivery, publisher and consumer in this process)');
+    for (const types of [1, 50, 500]) {
+      const [raw, t] = await pair(() => rawRow(types, 1, 150), () => tidingsRow(types, 1, 150));
+      console.log(`  ${String(types).padStart(4)} types   raw ${f1(raw.cpuUs).padStart(6)} µs   tidings ${f1(t.cpuUs).padStart(6)} µs   ×${f2(t.cpuUs / raw.cpuUs)}`);
+      result[`types_${types}_tidings_cpu_us`] = Number(f1(t.cpuUs));
+      result[`types_${types}_raw_cpu_us`] = Number(f1(raw.cpuUs));
+    }
   }
 
-  console.log('\nfan-out of one publish to N bound queues (node CPU per delivery)');
-  for (const queues of [1, 4, 16]) {
-    const [raw, t] = await pair(() => rawRow(1, queues, 150), () => tidingsRow(1, queues, 150));
-    console.log(`  ${String(queues).padStart(4)} queues  raw ${f1(raw.cpuUs).padStart(6)} µs   tidings ${f1(t.cpuUs).padStart(6)} µs   ×${f2(t.cpuUs / raw.cpuUs)}`);
-    result[`fanout_${queues}_tidings_cpu_us`] = Number(f1(t.cpuUs));
-    result[`fanout_${queues}_raw_cpu_us`] = Number(f1(raw.cpuUs));
+  if (ROWS.has('fanout')) {
+    console.log('\nfan-out of one publish to N bound queues (node CPU per delivery)');
+    for (const queues of [1, 4, 16]) {
+      const [raw, t] = await pair(() => rawRow(1, queues, 150), () => tidingsRow(1, queues, 150));
+      console.log(`  ${String(queues).padStart(4)} queues  raw ${f1(raw.cpuUs).padStart(6)} µs   tidings ${f1(t.cpuUs).padStart(6)} µs   ×${f2(t.cpuUs / raw.cpuUs)}`);
+      result[`fanout_${queues}_tidings_cpu_us`] = Number(f1(t.cpuUs));
+      result[`fanout_${queues}_raw_cpu_us`] = Number(f1(raw.cpuUs));
+    }
   }
 
-  console.log('\npayload size (node CPU per event, and MB/s of payload end to end)');
-  for (const [label, key, bytes] of [['200 B', '200b', 150], ['16 KiB', '16kib', 16 * 1024], ['512 KiB', '512kib', 512 * 1024]] as const) {
-    const count = bytes > 100_000 ? Math.min(500, MESSAGES) : MESSAGES;
-    const [raw, t] = await pair(() => rawRow(1, 1, bytes, count), () => tidingsRow(1, 1, bytes, count));
-    const mbps = (m: Measured): number => (count * bytes) / 1e6 / (m.wallMs / 1000);
-    console.log(
-      `  ${label.padStart(8)}   raw ${f1(raw.cpuUs).padStart(8)} µs ${f1(mbps(raw)).padStart(7)} MB/s   tidings ${f1(t.cpuUs).padStart(8)} µs ${f1(mbps(t)).padStart(7)} MB/s   ×${f2(t.cpuUs / raw.cpuUs)} CPU`,
-    );
-    result[`payload_${key}_tidings_cpu_us`] = Number(f1(t.cpuUs));
-    result[`payload_${key}_raw_cpu_us`] = Number(f1(raw.cpuUs));
-    result[`payload_${key}_tidings_mbps`] = Number(f1(mbps(t)));
-    result[`payload_${key}_raw_mbps`] = Number(f1(mbps(raw)));
+  if (ROWS.has('payload')) {
+    console.log('\npayload size (node CPU per event, and MB/s of payload end to end)');
+    for (const [label, key, bytes] of [['200 B', '200b', 150], ['16 KiB', '16kib', 16 * 1024], ['512 KiB', '512kib', 512 * 1024]] as const) {
+      const count = bytes > 100_000 ? Math.min(500, MESSAGES) : MESSAGES;
+      const [raw, t] = await pair(() => rawRow(1, 1, bytes, count), () => tidingsRow(1, 1, bytes, count));
+      const mbps = (m: Measured): number => (count * bytes) / 1e6 / (m.wallMs / 1000);
+      console.log(
+        `  ${label.padStart(8)}   raw ${f1(raw.cpuUs).padStart(8)} µs ${f1(mbps(raw)).padStart(7)} MB/s   tidings ${f1(t.cpuUs).padStart(8)} µs ${f1(mbps(t)).padStart(7)} MB/s   ×${f2(t.cpuUs / raw.cpuUs)} CPU`,
+      );
+      result[`payload_${key}_tidings_cpu_us`] = Number(f1(t.cpuUs));
+      result[`payload_${key}_raw_cpu_us`] = Number(f1(raw.cpuUs));
+      result[`payload_${key}_tidings_mbps`] = Number(f1(mbps(t)));
+      result[`payload_${key}_raw_mbps`] = Number(f1(mbps(raw)));
+    }
   }
 
-  console.log(`\na backlog of ${BACKLOG} events queued before the consumer starts (peak RSS above the start, prefetch ${PREFETCH})`);
-  const backlogRaw = await child('backlog', 'raw');
-  const backlogTidings = await child('backlog', 'tidings');
-  console.log(`  raw ${f1(backlogRaw.peakMiB)} MiB   tidings ${f1(backlogTidings.peakMiB)} MiB`);
-  result.backlog_raw_peak_mib = Number(f1(backlogRaw.peakMiB));
-  result.backlog_tidings_peak_mib = Number(f1(backlogTidings.peakMiB));
+  if (ROWS.has('backlog')) {
+    console.log(`\na backlog of ${BACKLOG} events queued before the consumer starts (peak RSS above the start, prefetch ${PREFETCH})`);
+    const backlogRaw = await child('backlog', 'raw');
+    const backlogTidings = await child('backlog', 'tidings');
+    console.log(`  raw ${f1(backlogRaw.peakMiB)} MiB   tidings ${f1(backlogTidings.peakMiB)} MiB`);
+    result.backlog_raw_peak_mib = Number(f1(backlogRaw.peakMiB));
+    result.backlog_tidings_peak_mib = Number(f1(backlogTidings.peakMiB));
+  }
 
-  console.log(`\na burst of ${BURST} publishes, 1,000 per event-loop turn, none awaited (peak RSS above the start; Tidings' publishBufferSize is 10000)`);
-  // the same burst three times as large: what is bounded stays put, what is not grows with it
-  for (const [label, size] of [['', BURST], ['_3x', 3 * BURST]] as const) {
-    const burstRaw = await child('burst', 'raw', { SCALE_BURST: String(size) });
-    const burstTidings = await child('burst', 'tidings', { SCALE_BURST: String(size) });
-    console.log(
-      `  ${String(size).padStart(7)} publishes: raw ${f1(burstRaw.peakMiB)} MiB (amqplib buffers every write)   tidings ${f1(burstTidings.peakMiB)} MiB ` +
-        `(${burstTidings.accepted} confirmed, ${burstTidings.refused} refused at once with PublishError: buffer full)`,
-    );
-    result[`burst${label}_raw_peak_mib`] = Number(f1(burstRaw.peakMiB));
-    result[`burst${label}_tidings_peak_mib`] = Number(f1(burstTidings.peakMiB));
-    result[`burst${label}_tidings_refused`] = burstTidings.refused ?? 0;
+  if (ROWS.has('burst')) {
+    console.log(`\na burst of ${BURST} publishes, 1,000 per event-loop turn, none awaited (peak RSS above the start; Tidings' publishBufferSize is 10000)`);
+    // the same burst three times as large: what is bounded stays put, what is not grows with it
+    for (const [label, size] of [['', BURST], ['_3x', 3 * BURST]] as const) {
+      const burstRaw = await child('burst', 'raw', { SCALE_BURST: String(size) });
+      const burstTidings = await child('burst', 'tidings', { SCALE_BURST: String(size) });
+      console.log(
+        `  ${String(size).padStart(7)} publishes: raw ${f1(burstRaw.peakMiB)} MiB (amqplib buffers every write)   tidings ${f1(burstTidings.peakMiB)} MiB ` +
+          `(${burstTidings.accepted} confirmed, ${burstTidings.refused} refused at once with PublishError: buffer full)`,
+      );
+      result[`burst${label}_raw_peak_mib`] = Number(f1(burstRaw.peakMiB));
+      result[`burst${label}_tidings_peak_mib`] = Number(f1(burstTidings.peakMiB));
+      result[`burst${label}_tidings_refused`] = burstTidings.refused ?? 0;
+    }
   }
   console.log('');
   console.log(JSON.stringify(result));
