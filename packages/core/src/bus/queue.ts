@@ -396,7 +396,12 @@ export class EventQueue {
       );
     } catch (error) {
       if (releases) this.release();
-      return Promise.resolve(this.failed(received, wire, error, op));
+      try {
+        return Promise.resolve(this.failed(received, wire, error, op));
+      } catch (unexpected) {
+        // handle() never throws: what fails while deciding (an error whose message cannot be read) is a rejection
+        return Promise.reject(unexpected);
+      }
     }
   }
 

@@ -80,6 +80,27 @@ describe('EventBus dispatch', () => {
     await bus.close();
   });
 
+  it('rejects, never throws, when what a handler threw cannot even be described', async () => {
+    const transport = new HandlerTransport();
+    const bus = new EventBus({ service: 'billing', transport, logger: silentLogger });
+    bus
+      .queue('dispatch')
+      .bind(SHOP_EXCHANGE, 'shop.*.submit')
+      .on(Order.submit, () => {
+        throw Object.create(null) as Error; // String() of it throws
+      });
+    await bus.start();
+    let outcome: Promise<Disposition> | undefined;
+    expect(() => (outcome = transport.handler!(delivery(1)))).not.to.throw();
+    const error = await outcome!.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).to.be.instanceOf(TypeError);
+    expect(bus.health().inFlight).to.deep.equal({ dispatch: 0 });
+    await bus.close();
+  });
+
   it('gives a synchronous handler a context with every field of the delivery', async () => {
     const transport = new HandlerTransport();
     const bus = new EventBus({ service: 'billing', transport, logger: silentLogger });
