@@ -285,7 +285,7 @@ export class EventBus {
       if (instance === null || typeof instance !== 'object') {
         throw new ConfigurationError(`publish(${event.name}, ...) needs an instance of ${event.target.name}; got ${instance === null ? 'null' : typeof instance}.`);
       }
-      if (options.alsoAs !== undefined && options.alsoAs.length > 0) return this.publishVersions(event as EventType<object>, instance, options, parent);
+      if (options.alsoAs && options.alsoAs.length !== 0) return this.publishVersions(event as EventType<object>, instance, options, parent);
       const encoded = this.codec.encode(event, instance);
       if (!Buffer.isBuffer(encoded) || !this.declaredExchanges.has(event.exchange.name)) {
         return this.publishLater(event as EventType<object>, instance, encoded, options, parent);
@@ -313,7 +313,14 @@ export class EventBus {
   /** Sends one version; a broker's refusal keeps on the error what `error.retry()` publishes again. */
   private sendBody(event: EventType<object>, instance: object, body: Buffer, options: PublishOptions, parent: unknown): Promise<void> {
     const messageId = options.messageId ?? newMessageId();
-    return this.send(event, body, options, messageId, parent).then(undefined, (error: unknown) => {
+    let sent: Promise<void>;
+    try {
+      sent = this.send(event, body, options, messageId, parent);
+    } catch (error) {
+      // a transport whose publish throws instead of rejecting: its error keeps what was published, too
+      return Promise.reject(this.recordAttempt(error, event, instance, options, messageId));
+    }
+    return sent.then(undefined, (error: unknown) => {
       throw this.recordAttempt(error, event, instance, options, messageId);
     });
   }

@@ -105,6 +105,25 @@ describe('EventBus.publish', () => {
       await bus.close();
     });
 
+    it('carries them too when the transport throws the error instead of returning a rejected promise', async () => {
+      const transport = new InMemoryTransport();
+      const attempts: OutgoingMessage[] = [];
+      let failures = 1;
+      // a custom transport's publish that is not an async function
+      transport.publish = (message: OutgoingMessage): Promise<void> => {
+        attempts.push(message);
+        if (failures-- > 0) throw new PublishError('The broker rejected the message (basic.nack).', message.properties.messageId);
+        return Promise.resolve();
+      };
+      const bus = new EventBus({ service: 'order', transport, logger: silentLogger, mandatory: false });
+      const order = Order.of(5, []);
+      const error = await expectRejection(bus.publish(Order.submit, order), PublishError, 'basic.nack');
+      expect(error.instance).to.equal(order);
+      await error.retry();
+      expect(attempts.map((m) => m.properties.messageId)).to.deep.equal([error.messageId, error.messageId]);
+      await bus.close();
+    });
+
     it('carries the event and the instance on an UnroutableError too, and retry() succeeds once a queue receives it', async () => {
       const transport = new InMemoryTransport();
       const bus = new EventBus({ service: 'order', transport, logger: silentLogger });
