@@ -2,7 +2,9 @@
  * How Tidings' costs grow with the work, each row beside raw amqplib doing the same work in the
  * same run (same broker, persistent, confirms, manual acks): event types on one queue, fan-out
  * to several queues, payload size, a backlog waiting before the consumer starts, and a burst of
- * publishes. Run: `npm run bench:scale` (a few minutes; bounded in count and time).
+ * publishes. The event-type rows also run the bus alone (a JSON codec, no class instances), which
+ * tells dispatch from the codec's work per class. Run: `npm run bench:scale` (a few minutes;
+ * bounded in count and time).
  * Env: AMQP_URL, SCALE_MESSAGES (5000 per row), SCALE_TYPE_MESSAGES (20000 per row of the event-type table), SCALE_REPEATS (3), SCALE_BACKLOG (100000), SCALE_BURST (100000),
  * SCALE_ROWS (the tables to run, comma-separated, of types, fanout, payload, backlog and burst; all by default).
  *
@@ -14,16 +16,14 @@ import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import * as amqp from 'amqplib';
 import { IsInt, IsString } from 'class-validator';
-import { CompiledCodec, Event, EventBus, Exchange, silentLogger, type EventType } from '@tidings/core';
+import { CompiledCodec, Event, EventBus, Exchange, silentLogger, type Codec, type EventType } from '@tidings/core';
 import { AmqpTransport, DEFAULT_AMQP_URL, DELAY_BUCKETS_MS, delayQueueName } from '../src';
 
 const URL = process.env.AMQP_URL ?? DEFAULT_AMQP_URL;
 const MESSAGES = Number(process.env.SCALE_MESSAGES ?? 5_000);
 /**
- * The event-type rows publish more: 5,000 publishes over 500 types is 10 per type per run, and
- * what such a run adds over the 1-type row does not grow with its deliveries (measured: 500 types
- * ×1.24 of one type at 5,000 publishes, ×0.93–1.06 at 20,000), so it is a cost per run, not the
- * cost per delivery this table is for.
+ * The event-type rows publish more: 5,000 publishes over 500 types is 10 per type per run, which
+ * times first calls more than deliveries.
  */
 const TYPE_MESSAGES = Number(process.env.SCALE_TYPE_MESSAGES ?? 20_000);
 const BACKLOG = Number(process.env.SCALE_BACKLOG ?? 100_000);
@@ -101,7 +101,7 @@ async function deleteAll(queues: readonly string[], exchanges: readonly string[]
   await c.close();
 }
 
-function newBus(service: string, codec?: CompiledCodec): EventBus {
+function newBus(service: string, codec?: Codec): EventBus {
   return new EventBus({ service, transport: new AmqpTransport({ url: URL, logger: silentLogger, connectionName: `${RUN}-${service}` }), codec, logger: silentLogger, prefetch: PREFETCH });
 }
 
@@ -129,12 +129,23 @@ function contracts(types: number): Contracts {
   return set;
 }
 
+/**
+ * The bus alone: JSON.stringify out and JSON.parse in, as the raw rows do, with no class instance,
+ * no transform and no validation. Beside the CompiledCodec rows it tells the bus's dispatch
+ * (constant time in the number of event types) from the codec's work per class.
+ */
+const PLAIN_JSON: Codec = {
+  encode: (_event, instance) => Buffer.from(JSON.stringify(instance), 'utf8'),
+  decode: <T extends object>(_event: EventType<T>, body: Buffer): T => JSON.parse(body.toString('utf8')) as T,
+  fromPlain: <T extends object>(_event: EventType<T>, plain: object): T => plain as T,
+};
+
 /** Tidings: `types` event types on one queue (or one type to `queues` queues), `MESSAGES` publishes. */
 
-async function tidingsRow(types: number, queues: number, noteBytes: number, messages = MESSAGES): Promise<Measured> {
+async function tidingsRow(types: number, queues: number, noteBytes: number, messages = MESSAGES, json?: Codec): Promise<Measured> {
   const { exchange, events, codec } = contracts(types);
-  const producer = newBus('producer', codec);
-  const consumer = newBus('consumer', codec);
+  const producer = newBus('producer', json ?? codec);
+  const consumer = newBus('consumer', json ?? codec);
   const names = Array.from({ length: queues }, (_, q) => `${exchange.name}-q${++seq}-${q}`);
   const expected = messages * queues;
   let handled = 0;
@@ -329,16 +340,18 @@ const REPEATS = Number(process.env.SCALE_REPEATS ?? 3);
 
 /** Raw, then Tidings, REPEATS times after a warm-up; the median of each (the machine is shared: one run is noise). */
 async function pair(raw: () => Promise<Measured>, tidings: () => Promise<Measured>): Promise<[Measured, Measured]> {
-  const r: Measured[] = [];
-  const t: Measured[] = [];
-  await raw(); // one unmeasured run each: the row's classes and paths warm, as in a running service
-  await tidings();
+  const [r, t] = await medians([raw, tidings]);
+  return [r!, t!];
+}
+
+/** Each variant in turn, REPEATS times after one unmeasured run each; the median of each. */
+async function medians(variants: ReadonlyArray<() => Promise<Measured>>): Promise<Measured[]> {
+  const runs: Measured[][] = variants.map(() => []);
+  for (const variant of variants) await variant(); // the row's classes and paths warm, as in a running service
   for (let i = 0; i < REPEATS; i++) {
-    r.push(await raw());
-    t.push(await tidings());
+    for (const [v, variant] of variants.entries()) runs[v]!.push(await variant());
   }
-  const mid = (xs: Measured[]): Measured => [...xs].sort((a, b) => a.cpuUs - b.cpuUs)[Math.floor(xs.length / 2)]!;
-  return [mid(r), mid(t)];
+  return runs.map((xs) => [...xs].sort((a, b) => a.cpuUs - b.cpuUs)[Math.floor(xs.length / 2)]!);
 }
 
 const f1 = (x: number): string => x.toFixed(1);
@@ -359,10 +372,18 @@ async function main(): Promise<void> {
   if (ROWS.has('types')) {
     console.log('\nevent types on one queue (node CPU per delivery, publisher and consumer in this process)');
     for (const types of [1, 50, 500]) {
-      const [raw, t] = await pair(() => rawRow(types, 1, 150, TYPE_MESSAGES), () => tidingsRow(types, 1, 150, TYPE_MESSAGES));
-      console.log(`  ${String(types).padStart(4)} types   raw ${f1(raw.cpuUs).padStart(6)} µs   tidings ${f1(t.cpuUs).padStart(6)} µs   ×${f2(t.cpuUs / raw.cpuUs)}`);
+      const [raw, t, bus] = (await medians([
+        () => rawRow(types, 1, 150, TYPE_MESSAGES),
+        () => tidingsRow(types, 1, 150, TYPE_MESSAGES),
+        () => tidingsRow(types, 1, 150, TYPE_MESSAGES, PLAIN_JSON),
+      ])) as [Measured, Measured, Measured];
+      console.log(
+        `  ${String(types).padStart(4)} types   raw ${f1(raw.cpuUs).padStart(6)} µs   tidings ${f1(t.cpuUs).padStart(6)} µs   ×${f2(t.cpuUs / raw.cpuUs)}` +
+          `   bus alone ${f1(bus.cpuUs).padStart(6)} µs   ×${f2(bus.cpuUs / raw.cpuUs)}`,
+      );
       result[`types_${types}_tidings_cpu_us`] = Number(f1(t.cpuUs));
       result[`types_${types}_raw_cpu_us`] = Number(f1(raw.cpuUs));
+      result[`types_${types}_bus_json_cpu_us`] = Number(f1(bus.cpuUs));
     }
   }
 
